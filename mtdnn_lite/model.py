@@ -1,0 +1,99 @@
+"""MT-DNN: the shared encoder and one output layer per task (MT-DNN section 3, Figure 1); save and load."""
+
+import json
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from safetensors.torch import load_model, save_model
+from torch import Tensor, nn
+from transformers import AutoConfig, AutoModel, PreTrainedModel
+
+from .heads import build_head
+from .tasks import get_task
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+class MTDNN(nn.Module):
+    """The shared lexicon + Transformer encoder (l1, l2) and a task-specific head for each of `tasks`.
+
+    A batch names its task in batch["task"]: the encoder reads its tokens and that task's head answers.
+    `san=False` gives the pairwise tasks [CLS] classification instead of the stochastic answer network.
+    """
+
+    def __init__(self, encoder: PreTrainedModel, tasks: Sequence[str], san: bool = True):
+        super().__init__()
+        self.encoder = encoder
+        self.tasks = tuple(get_task(name).name for name in tasks)
+        self.san = san
+        hidden = encoder.config.hidden_size
+        self.heads = nn.ModuleDict({name: build_head(get_task(name), hidden, san) for name in self.tasks})
+
+    def head(self, task: str) -> nn.Module:
+        """The output layer of `task` (any spelling that tasks.get_task accepts)."""
+        try:
+            return self.heads[get_task(task).name]
+        except KeyError:
+            raise KeyError(f"this MTDNN has no head for task {task!r}; its tasks are "
+                           f"{', '.join(self.tasks)}") from None
+
+    def encode(self, batch: dict) -> Tensor:
+        """The shared layers' contextual embeddings of the batch's tokens: Float[B,T,H]."""
+        return self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                            token_type_ids=batch["token_type_ids"]).last_hidden_state
+
+    def forward(self, batch: dict) -> Tensor:
+        """The raw output of the head of batch["task"] (see heads.py)."""
+        head = self.head(batch["task"])
+        return head(self.encode(batch), batch["attention_mask"], batch["token_type_ids"])
+
+    def loss(self, batch: dict) -> Tensor:
+        return self.head(batch["task"]).loss(self(batch), batch)
+
+    def probabilities(self, batch: dict) -> Tensor:
+        return self.head(batch["task"]).probabilities(self(batch))
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameters of the shared layers and of each task's head: {"shared": n, "MNLI": n, …}."""
+        def count(module: nn.Module) -> int:
+            return sum(p.numel() for p in module.parameters())
+        return {"shared": count(self.encoder)} | {name: count(self.heads[name]) for name in self.tasks}
+
+    def save(self, directory: str | Path) -> None:
+        """Write model.safetensors (all weights) and config.json (what `load` needs to rebuild the model)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        save_model(self, str(directory / WEIGHTS))  # drops duplicates of shared (tied) tensors
+        config = {"tasks": list(self.tasks), "san": self.san, "encoder_config": self.encoder.config.to_dict(),
+                  "mtdnn_lite_version": package_version()}
+        (directory / CONFIG).write_text(json.dumps(config, indent=2))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "MTDNN":
+        """The model `save` wrote to `directory`, in eval mode (as Hugging Face's from_pretrained)."""
+        directory = Path(directory)
+        if not ((directory / CONFIG).is_file() and (directory / WEIGHTS).is_file()):
+            raise FileNotFoundError(f"{directory}: expected {CONFIG} and {WEIGHTS}, as MTDNN.save writes them")
+        config = json.loads((directory / CONFIG).read_text())
+        model = cls(encoder_from_config(config["encoder_config"]), config["tasks"], config["san"])
+        load_model(model, str(directory / WEIGHTS))
+        return model.eval()
+
+
+def encoder_from_config(config: dict) -> PreTrainedModel:
+    """An untrained encoder of the architecture `config` describes, without a pooler, as load_encoder
+    makes it: MT-DNN reads the [CLS] embedding, not BERT's pooler."""
+    config = AutoConfig.for_model(**config)
+    try:
+        return AutoModel.from_config(config, add_pooling_layer=False)
+    except TypeError:  # encoders without a pooler take no such argument
+        return AutoModel.from_config(config)
+
+
+def package_version() -> str:
+    try:
+        return version("mtdnn_lite")
+    except PackageNotFoundError:  # run from a source checkout that pip has not installed
+        return "unknown"

@@ -1,0 +1,102 @@
+"""MTDNN: routing each batch to its task's head, training through the shared encoder, save and load."""
+
+import json
+
+import pytest
+import torch
+
+from mtdnn_lite.encoder import load_encoder
+from mtdnn_lite.model import MTDNN
+from mtdnn_lite.tasks import GLUE_TASKS, TASKS, TaskType
+
+B, T = 4, 12
+
+
+def random_batch(task: str, seed: int = 0) -> dict:
+    """A batch as the collate function makes it: two sentences, padding, labels of the task's kind."""
+    torch.manual_seed(seed)
+    info = TASKS[task]
+    positions = torch.arange(T)
+    attention_mask = (positions < torch.tensor([12, 9, 7, 5])[:, None]).long()
+    token_type_ids = ((positions >= 3) & attention_mask.bool()).long()
+    if info.type is TaskType.SIMILARITY:
+        labels = torch.rand(B) * 5
+    else:
+        labels = torch.randint(info.num_labels, (B,))
+    batch = {"task": task, "input_ids": torch.randint(1000, 2000, (B, T)) * attention_mask,
+             "attention_mask": attention_mask, "token_type_ids": token_type_ids, "labels": labels,
+             "idx": torch.arange(B)}
+    if info.type is TaskType.RANKING:
+        batch["labels"] = torch.tensor([0, 1, 1, 0])
+        batch["group"] = torch.tensor([0, 0, 1, 2])
+    return batch
+
+
+@pytest.fixture(scope="module")
+def model():
+    return MTDNN(load_encoder("tiny"), GLUE_TASKS)
+
+
+def test_every_task_trains_its_head_and_the_shared_encoder(model):
+    model.train()
+    for task in GLUE_TASKS:
+        model.zero_grad(set_to_none=True)
+        batch = random_batch(task)
+        loss = model.loss(batch)
+        loss.backward()
+        assert loss.ndim == 0 and torch.isfinite(loss), task
+        for name, p in [*model.head(task).named_parameters(), *model.encoder.embeddings.named_parameters()]:
+            assert p.grad is not None and torch.isfinite(p.grad).all(), f"{task}: {name}"
+        assert model.encoder.embeddings.word_embeddings.weight.grad.abs().sum() > 0, task
+        others = [p for name in GLUE_TASKS if name != task for p in model.head(name).parameters()]
+        assert all(p.grad is None for p in others), f"{task} reached another task's head"
+
+
+def test_outputs_and_probabilities_by_task(model):
+    model.eval()
+    for task in GLUE_TASKS:
+        batch, info = random_batch(task), TASKS[task]
+        with torch.no_grad():
+            probabilities = model.probabilities(batch)
+        if info.is_regression:
+            assert probabilities.shape == (B,), task
+        else:
+            assert probabilities.shape == (B, info.num_labels), task
+            assert torch.allclose(probabilities.sum(-1), torch.ones(B), atol=1e-5), task
+
+
+def test_unknown_task_is_a_clear_error(model):
+    with pytest.raises(KeyError, match="no head for task 'XNLI'; its tasks are CoLA, SST-2"):
+        model(random_batch("MNLI") | {"task": "XNLI"})
+    mnli_only = MTDNN(load_encoder("tiny"), ["mnli"])
+    assert mnli_only.tasks == ("MNLI",)
+    with pytest.raises(KeyError, match="no head for task 'SST-2'; its tasks are MNLI"):
+        mnli_only.loss(random_batch("SST-2"))
+
+
+def test_parameter_counts(model):
+    counts = model.parameter_counts()
+    assert list(counts) == ["shared", *GLUE_TASKS]
+    assert sum(counts.values()) == sum(p.numel() for p in model.parameters())
+    assert counts["CoLA"] == 32 * 2 + 2
+
+
+@pytest.mark.parametrize("san", [True, False])
+def test_save_load_round_trip_is_exact(tmp_path, san):
+    original = MTDNN(load_encoder("tiny", seed=1), ["MNLI", "STS-B", "QNLI"], san=san).eval()
+    original.save(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["tasks"] == ["MNLI", "STS-B", "QNLI"] and config["san"] is san
+    loaded = MTDNN.load(tmp_path)
+    assert not loaded.training and loaded.san is san
+    expected, actual = original.state_dict(), loaded.state_dict()
+    assert list(actual) == list(expected)
+    assert all(torch.equal(actual[k], expected[k]) for k in expected)
+    with torch.no_grad():
+        for task in original.tasks:
+            assert torch.equal(loaded(random_batch(task)), original(random_batch(task))), task
+
+
+def test_load_needs_both_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json and model.safetensors"):
+        MTDNN.load(tmp_path)
