@@ -1,0 +1,93 @@
+"""Command line: python -m mtdnn_lite {train,evaluate,reproduce} --help"""
+
+import argparse
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+
+from .profiles import PROFILES, get_profile
+from .tasks import GLUE_TASKS, get_task
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value  # a plain string, e.g. encoder=bert-base-uncased
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=sorted(PROFILES), default="quick",
+                   help="named settings: tiny (random tiny encoder, seconds; for tests), quick (pretrained "
+                        "MiniLM on subsampled data, a 2-core CPU), full (all data; meant for a GPU)")
+    p.add_argument("--tasks", nargs="+", metavar="TASK", default=None,
+                   help=f"GLUE tasks to use (default: the profile's, all nine: {' '.join(GLUE_TASKS)})")
+    p.add_argument("--glue-dir", type=Path, default=os.environ.get("GLUE_DIR"),
+                   help="a GLUE directory in the original TSV layout (default: $GLUE_DIR; "
+                        "without either, GLUE is read from the Hugging Face hub, nyu-mll/glue)")
+    p.add_argument("--runs", type=Path, default=Path("runs"),
+                   help="where run folders are written and reused (default: ./runs)")
+    p.add_argument("--set", dest="overrides", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+                   help="override one profile setting, e.g. --set epochs_mtl=3 --set sampling=temperature "
+                        "(repeatable; see mtdnn_lite/profiles.py for every setting)")
+
+
+def _profile(args):
+    changes = dict(args.overrides)
+    if args.tasks:
+        changes["tasks"] = tuple(get_task(t).name for t in args.tasks)
+    return get_profile(args.profile, **changes)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mtdnn_lite",
+                                     description="MT-DNN and MT-DNN-KD on GLUE: train, evaluate, reproduce.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_train = sub.add_parser("train", help="run one stage of the paper's procedure",
+                             description="Run one stage; finished runs with the same settings are reused and "
+                                         "interrupted ones resume from their last finished epoch.")
+    p_train.add_argument("--stage", required=True, choices=["st", "mtl", "refine"],
+                         help="st: single-task baseline (fine-tune the pretrained encoder per task); "
+                              "mtl: multi-task learning (Algorithm 1); refine: the MTL model fine-tuned "
+                              "once more per task (the paper's MT-DNN; runs mtl first if needed)")
+    _common(p_train)
+    p_eval = sub.add_parser("evaluate", help="print the dev scores of finished runs",
+                            description="Print the final dev (or dev-proxy) scores of every finished run of a "
+                                        "profile, per run and as a per-stage summary with the GLUE-style average.")
+    _common(p_eval)
+    p_rep = sub.add_parser("reproduce", help="run every stage and write the results tables",
+                           description="Run the single-task baseline, MTL and refine stages (reusing finished "
+                                       "runs) and write results/<profile>/ tables.")
+    _common(p_rep)
+    p_rep.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
+    args = parser.parse_args(argv)
+    profile = _profile(args)
+
+    from . import pipeline, results  # heavy imports after --help
+    if args.command == "train":
+        start = time.perf_counter()
+        pipeline.RUNNERS[args.stage](profile, args.glue_dir, args.runs)
+        print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")
+    if args.command == "reproduce":
+        for stage in pipeline.STAGES:
+            pipeline.RUNNERS[stage](profile, args.glue_dir, args.runs)
+    table = results.scores_table(args.runs / profile.name)
+    table = table[table.task.isin(profile.tasks)]
+    summary = results.stage_summary(table)
+    if args.command == "reproduce":
+        out = args.results / profile.name
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "scores.csv", index=False)
+        summary.round(2).to_csv(out / "summary.csv")
+        (out / "summary.md").write_text(summary.round(2).to_markdown() + "\n")
+    print(summary.round(2).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

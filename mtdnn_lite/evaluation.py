@@ -1,0 +1,51 @@
+"""Scoring a model on a task's evaluation splits, and keeping every prediction.
+
+Predictions are made in batches of similar length (fast on a CPU) and put back in the split's order.
+Each split yields its GLUE metrics and one row per example: idx, gold label, predicted label, and the
+class probabilities (for STS-B, the predicted score), which the notebooks and the widgets read.
+"""
+
+import numpy as np
+import torch
+
+from .features import collate
+from .metrics import task_metrics
+from .model import MTDNN
+from .tasks import get_task
+
+
+@torch.no_grad()
+def predict(model: MTDNN, task: str, encoded, pad_token_id: int, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities Float[N, C] (STS-B: scores Float[N]) for every row of an encoded split."""
+    model.eval()
+    device = next(model.parameters()).device
+    rows = encoded.to_list()
+    order = np.argsort([r["length"] for r in rows], kind="stable")
+    outputs = [None] * len(rows)
+    for start in range(0, len(rows), batch_size):
+        chunk = order[start:start + batch_size]
+        batch = collate(task, [rows[i] for i in chunk], pad_token_id)
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        probs = model.probabilities(batch).float().cpu().numpy()
+        for i, p in zip(chunk, probs):
+            outputs[i] = p
+    return np.stack(outputs)
+
+
+def score_split(task: str, probabilities: np.ndarray, encoded) -> tuple[dict, list[dict]]:
+    """GLUE metrics of one split and its per-example prediction rows."""
+    spec = get_task(task)
+    labels = np.asarray(encoded["labels"])
+    predictions = probabilities if spec.is_regression else probabilities.argmax(-1)
+    rows = [{"idx": int(i), "label": label.item(), "prediction": pred.item(), "probabilities": p.tolist()}
+            for i, label, pred, p in zip(encoded["idx"], labels, predictions, probabilities)]
+    return task_metrics(task, predictions, labels), rows
+
+
+def evaluate(model: MTDNN, task: str, evals: dict, pad_token_id: int) -> tuple[dict, dict]:
+    """Metrics per evaluation split {split: {metric: value}}, and prediction rows per split."""
+    scores, predictions = {}, {}
+    for split, encoded in evals.items():
+        probabilities = predict(model, task, encoded, pad_token_id)
+        scores[split], predictions[split] = score_split(task, probabilities, encoded)
+    return scores, predictions

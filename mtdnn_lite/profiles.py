@@ -1,0 +1,62 @@
+"""Named experiment settings: `tiny` (tests and CI), `quick` (the 2-core CPU recipe), `full` (a GPU).
+
+A profile is a plain dataclass; every field can be overridden (``profile.override(epochs_mtl=3)``,
+or ``--set epochs_mtl=3`` on the command line). Paper defaults (MT-DNN section 4.2) are the field
+defaults: Adamax, lr 5e-5, batch 32, warm-up over 10 % of the steps then linear decay, weight decay
+0.01, gradient clipping 1.0, 5 epochs of multi-task learning.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+from .tasks import GLUE_TASKS
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    encoder: str = "minilm"  # see encoder.load_encoder
+    tasks: tuple[str, ...] = GLUE_TASKS
+    max_train: int | None = None  # examples per task drawn (seeded) from train; None = all
+    max_eval: int | None = None  # examples per dev split drawn (seeded); None = all
+    dev_proxy_size: int = 1000  # held out of train where no labeled dev set exists (MNLI, QQP here)
+    max_length: int = 128  # tokens per example (pair), truncated longest-first
+    batch_size: int = 32
+    lr: float = 5e-5
+    warmup: float = 0.1  # fraction of steps with linearly rising learning rate
+    weight_decay: float = 0.01  # not on biases and LayerNorm weights
+    clip: float = 1.0  # global gradient-norm clipping
+    san: bool = True  # SAN for pairwise classification (False: a plain [CLS] classifier)
+    sampling: str = "algorithm1"  # see sampler.SAMPLING
+    temperature: float = 2.0  # only for sampling="temperature"
+    epochs_st: int = 3  # single-task baseline: fine-tune the pretrained encoder on each task
+    epochs_mtl: int = 5  # multi-task learning (Algorithm 1)
+    epochs_refine: int = 2  # each task fine-tuned once more from the MTL model
+    mixed_precision: str = "no"  # accelerate's setting: "no", "bf16" or "fp16"
+    seed: int = 0
+
+    def override(self, **changes) -> "Profile":
+        """A copy with `changes` applied; unknown fields are an error naming them."""
+        fields = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - fields)
+        if unknown:
+            raise ValueError(f"unknown profile setting(s) {unknown}; known: {sorted(fields)}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PROFILES = {
+    "tiny": Profile("tiny", encoder="tiny", max_train=64, max_eval=64, dev_proxy_size=64, max_length=64,
+                    batch_size=16, lr=1e-3, epochs_st=1, epochs_mtl=2, epochs_refine=1),
+    "quick": Profile("quick", max_train=2000, epochs_st=2, epochs_mtl=2, epochs_refine=1),
+    "full": Profile("full", mixed_precision="bf16"),
+}
+
+
+def get_profile(name: str, **changes) -> Profile:
+    """The profile called `name`, with `changes` applied."""
+    if name not in PROFILES:
+        raise KeyError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}")
+    return PROFILES[name].override(**changes)

@@ -1,0 +1,48 @@
+"""One task's data as a run uses it: the splits a profile asks for, tokenised, with their fingerprints.
+
+Where a profile caps the examples (`max_train`, `max_eval`), a seeded random subset is drawn, so that
+every stage and every rerun of a profile sees the same rows. A capped dev split is labeled by its size
+wherever its score is shown (`TaskData.info`).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+from transformers import PreTrainedTokenizerBase
+
+from .data import eval_splits, fingerprint, load_glue, split_info
+from .features import encode
+from .profiles import Profile
+
+
+@dataclass
+class TaskData:
+    task: str
+    train: datasets.Dataset  # encoded
+    evals: dict[str, datasets.Dataset]  # split name → encoded labeled evaluation split
+    raw: dict[str, datasets.Dataset]  # split name → the same rows before tokenising
+    info: dict[str, dict]  # split name → data.split_info, plus rows used and fingerprint
+
+
+def subsample(ds: datasets.Dataset, cap: int | None, seed: int) -> datasets.Dataset:
+    """`cap` rows drawn at random with `seed` (all rows, in order, when cap is None or not smaller)."""
+    if cap is None or cap >= len(ds):
+        return ds
+    return ds.shuffle(seed=seed).select(range(cap)).flatten_indices()
+
+
+def prepare_task(task: str, profile: Profile, tokenizer: PreTrainedTokenizerBase,
+                 glue_dir: str | Path | None) -> TaskData:
+    """Load `task` from `glue_dir` (or the hub), cap and tokenise the training and evaluation splits."""
+    datasets.disable_progress_bars()  # tokenising takes seconds; the training bar is the one to watch
+    glue = load_glue(task, glue_dir, dev_proxy_size=profile.dev_proxy_size, seed=profile.seed)
+    raw = {"train": subsample(glue["train"], profile.max_train, profile.seed)}
+    for split in eval_splits(glue):
+        raw[split] = subsample(glue[split], profile.max_eval, profile.seed)
+    info = {}
+    for split, ds in raw.items():
+        meta = split_info(glue[split])
+        info[split] = {**meta, "rows_used": len(ds), "fingerprint": fingerprint(ds)}
+    encoded = {split: encode(task, ds, tokenizer, profile.max_length) for split, ds in raw.items()}
+    return TaskData(task, encoded.pop("train"), encoded, raw, info)
