@@ -1,0 +1,277 @@
+"""Training throughput (examples/s) of the mtdnn_lite trainer against the Hugging Face `Trainer`.
+
+Both train the same model (an MTDNN: `load_encoder(encoder, seed)` with an SST-2 head and a SAN head for
+MNLI) on the same data (N seeded SST-2 and N MNLI training examples, tokenised once by the library, max
+length 128), with the same batch size (32), optimiser (mtdnn_lite.optim.adamax), schedule
+(linear_warmup_decay over one epoch of both tasks), gradient clipping (1.0), for one epoch, in one process
+on this machine. Three contenders, alternated within each repetition so that drift hits all alike:
+
+- ``mtdnn_lite``: `mtdnn_lite.train.train` in a temporary directory, evaluation switched off (no eval
+  splits); the figure is the epoch's ``examples_per_second``, which `_train_epoch` times around its loop only
+  (Algorithm 1's mixed-task batches of similar length from `sampler.pack_batches`, collated with
+  `features.collate`; checkpointing and set-up are outside the timed loop).
+- ``hf_default``: `transformers.Trainer` with default settings: one `Trainer.train()` per task (a Trainer
+  cannot mix tasks within an epoch), SST-2 then MNLI, sharing one model, optimiser and schedule; the
+  Trainer's default collator for a tokenizer (`DataCollatorWithPadding`: dynamic padding to the batch's
+  longest); random sampling. The figure is the examples of both calls over the sum of their
+  ``train_runtime`` (the Trainer's own timer, which also starts after the data loader is built).
+- ``hf_group_by_length``: the same with the Trainer's length-grouped sampler
+  (``train_sampling_strategy="group_by_length"`` in transformers 5, ``group_by_length=True`` before), to show
+  how much of the gap is padding.
+
+Printed: each repetition's throughput, the median per contender and the ratios mtdnn_lite / HF; written: a
+JSON with the same, the command line, the machine, package versions and the date.
+
+    .venv/bin/python benchmarks/trainer_throughput.py                       # the real benchmark (minutes)
+    .venv/bin/python benchmarks/trainer_throughput.py --encoder tiny --examples 64 --repeats 1   # smoke check
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without `pip install -e .`
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from torch import nn  # noqa: E402
+from transformers import PrinterCallback, Trainer, TrainingArguments  # noqa: E402
+from transformers.trainer_utils import set_seed  # noqa: E402
+
+import mtdnn_lite.train as train_module  # noqa: E402
+from mtdnn_lite.encoder import load_encoder, load_tokenizer  # noqa: E402
+from mtdnn_lite.model import MTDNN  # noqa: E402
+from mtdnn_lite.optim import adamax, linear_warmup_decay  # noqa: E402
+from mtdnn_lite.pipeline import task_data  # noqa: E402
+from mtdnn_lite.profiles import Profile  # noqa: E402
+from mtdnn_lite.runs import environment  # noqa: E402
+
+TASKS = ("SST-2", "MNLI")
+CONTENDERS = ("mtdnn_lite", "hf_default", "hf_group_by_length")
+LABELS = {"mtdnn_lite": "mtdnn_lite trainer", "hf_default": "HF Trainer (default)",
+          "hf_group_by_length": "HF Trainer (group_by_length)"}
+GOAL = 1.5
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Training throughput (examples/s) of the mtdnn_lite trainer against the Hugging Face Trainer "
+                    "on the same model, data (SST-2 and MNLI samples), batch size, maximum length and optimiser.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--glue-dir", default=os.environ.get("GLUE_DIR", str(REPO.parent / "shared" / "glue")),
+                        help="GLUE directory in the TSV layout; defaults to $GLUE_DIR, "
+                             "else ../shared/glue beside the repo.")
+    parser.add_argument("--encoder", default="minilm",
+                        help='Shared encoder for both trainers (mtdnn_lite.encoder.load_encoder): "minilm", "tiny" '
+                             "for a smoke check, or a hub name/path.")
+    parser.add_argument("--examples", type=int, default=512,
+                        help="Training examples drawn (seeded) from each of SST-2 and MNLI; "
+                             "one epoch over them is timed.")
+    parser.add_argument("--batch-size", type=int, default=32, help="Mini-batch size of both trainers.")
+    parser.add_argument("--max-length", type=int, default=128,
+                        help="Tokens per example (pair), truncated longest-first.")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="Repetitions; each runs every contender once, in alternation, and the median is reported.")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="Seed of the data sample, the model initialisation and the batch order "
+                             "(the same every repetition).")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch.set_num_threads for both trainers; default: torch's own choice.")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "trainer_throughput.json"),
+                        help="Where to write the JSON of the results.")
+    parser.add_argument("--progress", action="store_true",
+                        help="Show the mtdnn_lite trainer's progress bar (off by default, as the HF Trainer's is).")
+    return parser.parse_args(argv)
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+            "platform": platform.platform()}
+
+
+def build_model(profile: Profile) -> MTDNN:
+    """The model both trainers start from: identical weights for the same seed."""
+    set_seed(profile.seed)
+    return MTDNN(load_encoder(profile.encoder, profile.seed), TASKS, profile.san)
+
+
+# ---- mtdnn_lite ---------------------------------------------------------------------------------
+
+def run_mtdnn_lite(profile: Profile, data: dict, pad_token_id: int, progress: bool) -> dict:
+    """One epoch of mtdnn_lite.train.train without evaluation; the throughput its loop timed."""
+    if not progress:  # the trainer's tqdm bar, silenced as the HF Trainer's (disable_tqdm=True)
+        bar = train_module.tqdm
+        train_module.tqdm = lambda *a, **k: bar(*a, **{**k, "disable": True})
+    no_eval = {task: dataclasses.replace(d, evals={}) for task, d in data.items()}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench_mtdnn_") as tmp:
+            start = time.perf_counter()
+            history = train_module.train(Path(tmp) / "run", {"benchmark": "trainer_throughput"},
+                                         lambda: build_model(profile), no_eval, profile, 1, pad_token_id)
+            wall = time.perf_counter() - start
+    finally:
+        if not progress:
+            train_module.tqdm = bar
+    epoch = history[0]
+    return {"examples": epoch["train_examples"], "seconds": epoch["train_seconds"],
+            "examples_per_second": epoch["examples_per_second"], "wall_seconds": wall}
+
+
+# ---- Hugging Face Trainer -----------------------------------------------------------------------
+
+class OneTask(nn.Module):
+    """The MTDNN seen as a single-task model, as the HF Trainer wants it: forward(**batch) → loss, logits."""
+
+    def __init__(self, model: MTDNN, task: str):
+        super().__init__()
+        self.model, self.task = model, task
+
+    def forward(self, input_ids, attention_mask, token_type_ids, labels=None):
+        batch = {"task": self.task, "input_ids": input_ids, "attention_mask": attention_mask,
+                 "token_type_ids": token_type_ids, "labels": labels}
+        logits = self.model(batch)
+        loss = self.model.head(self.task).loss(logits, batch) if labels is not None else None
+        return {"loss": loss, "logits": logits}
+
+
+def sampling_args(group_by_length: bool) -> dict:
+    """TrainingArguments for the length-grouped sampler, across transformers versions."""
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    if "train_sampling_strategy" in fields:  # transformers 5
+        return {"train_sampling_strategy": "group_by_length" if group_by_length else "random"}
+    return {"group_by_length": group_by_length}
+
+
+def run_hf(profile: Profile, data: dict, tokenizer, group_by_length: bool) -> dict:
+    """SST-2 then MNLI, each in its own Trainer.train(), on one model, optimiser and schedule."""
+    model = build_model(profile)
+    steps = sum(-(-len(d.train) // profile.batch_size) for d in data.values())  # the batches of one epoch
+    optimizer = adamax(model, profile.lr, profile.weight_decay)
+    scheduler = linear_warmup_decay(optimizer, steps, profile.warmup)
+    examples, seconds, per_task = 0, 0.0, {}
+    with tempfile.TemporaryDirectory(prefix="bench_hf_") as tmp:
+        start = time.perf_counter()
+        for task, d in data.items():
+            args = TrainingArguments(
+                output_dir=str(Path(tmp) / task), num_train_epochs=1, per_device_train_batch_size=profile.batch_size,
+                learning_rate=profile.lr, weight_decay=profile.weight_decay, max_grad_norm=profile.clip,
+                seed=profile.seed, eval_strategy="no", save_strategy="no", logging_strategy="no",
+                report_to="none", disable_tqdm=True, **sampling_args(group_by_length))
+            trainer = Trainer(model=OneTask(model, task), args=args, train_dataset=d.train,
+                              processing_class=tokenizer,  # → the default DataCollatorWithPadding(tokenizer)
+                              optimizers=(optimizer, scheduler))
+            trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict; the numbers are shown below
+            metrics = trainer.train().metrics
+            examples += len(d.train)
+            seconds += metrics["train_runtime"]
+            per_task[task] = {"examples": len(d.train), "seconds": metrics["train_runtime"],
+                              "examples_per_second": metrics["train_samples_per_second"]}
+        wall = time.perf_counter() - start
+    return {"examples": examples, "seconds": seconds, "examples_per_second": examples / seconds,
+            "wall_seconds": wall, "per_task": per_task}
+
+
+# ---- the run ------------------------------------------------------------------------------------
+
+def warm_up(profile: Profile, data: dict, pad_token_id: int) -> None:
+    """One untimed forward and backward per task, so that neither contender pays first-call costs alone."""
+    from mtdnn_lite.features import collate
+    model = build_model(profile).train()
+    for task, d in data.items():
+        batch = collate(task, d.train.select(range(min(profile.batch_size, len(d.train)))).to_list(), pad_token_id)
+        model.loss(batch).backward()
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    transformers.logging.set_verbosity_error()  # the Trainer's info and the tokenizer's pad() advice
+    # the Trainer's default pin_memory=True warns on a machine without an accelerator, where it is a no-op
+    warnings.filterwarnings("ignore", message=".*'pin_memory' argument is set as true")
+    glue_dir = Path(args.glue_dir)
+    if not (glue_dir / "SST-2").is_dir() or not (glue_dir / "MNLI").is_dir():
+        sys.exit(f"GLUE directory {glue_dir} has no SST-2/ and MNLI/: pass --glue-dir or set GLUE_DIR")
+
+    profile = Profile("benchmark", encoder=args.encoder, tasks=TASKS, max_train=args.examples, max_eval=1,
+                      max_length=args.max_length, batch_size=args.batch_size, seed=args.seed,
+                      mixed_precision="no")
+    tokenizer = load_tokenizer(profile.encoder)
+    data = {task: task_data(task, profile, glue_dir) for task in TASKS}
+    mean_length = {task: sum(d.train["length"]) / len(d.train) for task, d in data.items()}
+    host = machine()
+    print(f"machine: {host['cpu']} ({host['cpu_count']} CPUs), torch threads {host['torch_threads']}, "
+          f"device {host['device']}; torch {torch.__version__}, transformers {transformers.__version__}")
+    sizes = ", ".join(f"{t} {len(d.train)} examples (mean {mean_length[t]:.1f} tokens)" for t, d in data.items())
+    print(f"data: {sizes}; "
+          f"encoder {profile.encoder}, batch {profile.batch_size}, max length {profile.max_length}, "
+          f"{args.repeats} repetition(s) of one epoch each")
+
+    warm_up(profile, data, tokenizer.pad_token_id)
+    runs = {name: [] for name in CONTENDERS}
+    for repeat in range(1, args.repeats + 1):
+        for name in CONTENDERS:
+            if name == "mtdnn_lite":
+                result = run_mtdnn_lite(profile, data, tokenizer.pad_token_id, args.progress)
+            else:
+                result = run_hf(profile, data, tokenizer, group_by_length=name == "hf_group_by_length")
+            runs[name].append(result)
+            print(f"repeat {repeat}/{args.repeats}  {LABELS[name]:<30} {result['examples_per_second']:8.1f} examples/s "
+                  f"({result['examples']} examples in {result['seconds']:.2f} s)", flush=True)
+
+    median = {name: statistics.median(r["examples_per_second"] for r in results) for name, results in runs.items()}
+    ratios = {f"mtdnn_lite/{name}": median["mtdnn_lite"] / median[name] for name in CONTENDERS[1:]}
+    print("\nmedian examples/s:")
+    for name in CONTENDERS:
+        print(f"  {LABELS[name]:<30} {median[name]:8.1f}")
+    print("ratio (mtdnn_lite / HF Trainer):")
+    for name in CONTENDERS[1:]:
+        ratio = ratios[f"mtdnn_lite/{name}"]
+        goal = f"  (goal ≥ {GOAL}x: {'met' if ratio >= GOAL else 'not met'})" if name == "hf_default" else ""
+        print(f"  vs {LABELS[name]:<27} {ratio:6.2f}x{goal}")
+
+    report = {
+        "benchmark": "trainer_throughput",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "settings": {k: v for k, v in vars(args).items() if k != "out"} | {"tasks": list(TASKS)},
+        "profile": profile.to_dict(),
+        "machine": host,
+        "environment": environment(),
+        "data": {task: {"examples": len(d.train), "mean_tokens": mean_length[task],
+                        "fingerprint": d.info["train"]["fingerprint"]} for task, d in data.items()},
+        "hf_collator": "transformers.DataCollatorWithPadding(tokenizer) (the Trainer's default for a tokenizer)",
+        "runs": runs,
+        "median_examples_per_second": median,
+        "ratios": ratios,
+        "goal": {"ratio_vs_hf_default": GOAL, "met": ratios["mtdnn_lite/hf_default"] >= GOAL},
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten: {out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
