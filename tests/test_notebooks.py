@@ -1,0 +1,117 @@
+"""Every notebooks/*.ipynb runs under papermill on the tiny profile, and is committed in a clean form.
+
+Committed-notebook policy: notebooks are committed with their outputs STRIPPED: no outputs, execution_count
+null, no execution or papermill metadata (a cell keeps only its tags), so that a diff shows only what a person
+wrote; the figures they make are committed under figures/ instead. The first code cell is tagged `parameters`
+(papermill) and sets at least profile, glue_dir and figures_dir. To strip notebooks before committing:
+
+    .venv/bin/python tests/test_notebooks.py                 # every notebooks/*.ipynb
+    .venv/bin/python tests/test_notebooks.py notebooks/02_architecture.ipynb
+
+(`jupyter nbconvert --clear-output --inplace` clears outputs and counts but keeps the execution timings and
+papermill metadata that Jupyter and papermill record, so the test below would still fail.)
+
+Kernel: papermill starts the kernel "python3". The tests make it resolve to the Python that runs pytest (the
+venv's): `_this_python_kernel` puts this environment's Jupyter data folder first on JUPYTER_PATH, so a
+"python3" kernelspec elsewhere (e.g. ~/.local/share/jupyter/kernels, from `ipykernel install --user`) cannot
+shadow it, and checks that the kernelspec found starts `python` (which jupyter_client replaces with
+sys.executable) or sys.executable itself.
+"""
+
+import copy
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+KERNEL = "python3"
+STRIP = ".venv/bin/python tests/test_notebooks.py"
+
+EXPECTED_FIGURES: dict[str, list[str]] = {
+    "01_glue_tasks": ["01_split_sizes.png", "01_label_balance.png", "01_lengths.png"],
+    "02_architecture": ["02_parameters.png", "02_san_steps.png"],
+}
+"""What each notebook promises to write into figures_dir. A new notebook adds its entry (an empty list if it
+draws nothing)."""
+
+REQUIRED_PARAMETERS = {"profile", "glue_dir", "figures_dir"}
+
+
+def stripped(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of `nb` as it is committed: no outputs, no execution counts, no papermill-injected cell, cells
+    keeping only their tags, the notebook keeping only its kernelspec and language name."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if "injected-parameters" not in cell.metadata.get("tags", [])]
+    for cell in nb.cells:
+        cell.metadata = nbformat.NotebookNode({"tags": cell.metadata.tags} if cell.metadata.get("tags") else {})
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    language = nb.metadata.get("language_info", {}).get("name", "python")
+    nb.metadata = nbformat.NotebookNode({"kernelspec": nb.metadata.get("kernelspec", {}),
+                                         "language_info": {"name": language}})
+    return nb
+
+
+def strip(paths) -> None:
+    """Rewrite each notebook in `paths` as `stripped` makes it."""
+    for path in paths:
+        nbformat.write(stripped(nbformat.read(path, as_version=4)), path)
+        print(f"stripped {path}")
+
+
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_committed_stripped_with_a_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb == stripped(nb), f"{path.name} has outputs, execution counts or run metadata; strip it: {STRIP}"
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code and "parameters" in code[0].metadata.get("tags", []), \
+        f"{path.name}: the first code cell must be tagged 'parameters' (papermill)"
+    declared = set(papermill.inspect_notebook(str(path)))
+    assert REQUIRED_PARAMETERS <= declared, \
+        f"{path.name}: the parameters cell must set {sorted(REQUIRED_PARAMETERS - declared)}"
+    assert nb.metadata.get("kernelspec", {}).get("name") == KERNEL, f"{path.name}: expected kernel {KERNEL!r}"
+    assert path.stem in EXPECTED_FIGURES, \
+        f"{path.name}: add the figures it writes to EXPECTED_FIGURES in {Path(__file__).name}"
+
+
+@pytest.fixture
+def _this_python_kernel(monkeypatch):
+    """Make papermill's "python3" kernel run this interpreter (see the module docstring)."""
+    env_data = str(Path(sys.prefix) / "share" / "jupyter")
+    monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [env_data, os.environ.get("JUPYTER_PATH")])))
+    argv = KernelSpecManager().get_kernel_spec(KERNEL).argv
+    assert argv[0] in ("python", "python3", sys.executable), \
+        f"kernel {KERNEL!r} starts {argv[0]!r}, not this Python ({sys.executable}); run " \
+        f"`{sys.executable} -m ipykernel install --sys-prefix` to give this environment its own kernelspec"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, _this_python_kernel):
+    figures = tmp_path / "figures"
+    start = time.perf_counter()
+    # papermill raises PapermillExecutionError, naming the cell and the exception, when a cell fails
+    papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name=KERNEL, cwd=str(path.parent),
+                               parameters={"profile": "tiny", "glue_dir": str(glue_dir), "figures_dir": str(figures)},
+                               progress_bar=False, execution_timeout=600)
+    print(f"{path.name}: {time.perf_counter() - start:.1f} s on the tiny profile")
+    for name in EXPECTED_FIGURES.get(path.stem, []):
+        figure = figures / name
+        assert figure.is_file(), f"{path.name} did not write {name} into figures_dir"
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 1000, \
+            f"{path.name}: {name} is not a non-empty PNG"
+
+
+if __name__ == "__main__":
+    strip(sys.argv[1:] or NOTEBOOKS)
