@@ -65,8 +65,9 @@ def collate(task: str, features: list[dict], pad_token_id: int) -> dict:
     """A batch of encoded examples of one task, padded to the longest.
 
     Returns {"task": the GLUE name, "input_ids", "attention_mask", "token_type_ids": Long[B, T], "labels": Long[B]
-    (Float[B] for STS-B), "idx": Long[B]}, plus "group": Long[B] for QNLI. Padding positions hold pad_token_id in
-    input_ids and 0 in attention_mask and token_type_ids.
+    (Float[B] for STS-B), "idx": Long[B]}, plus "group": Long[B] for QNLI and "soft_targets": Float[B, C] where the
+    examples carry a teacher's soft targets (see kd.py). Padding positions hold pad_token_id in input_ids and 0 in
+    attention_mask and token_type_ids.
     """
     spec = get_task(task)
     if not features:
@@ -82,4 +83,6 @@ def collate(task: str, features: list[dict], pad_token_id: int) -> dict:
     }
     if spec.type is TaskType.RANKING:
         batch["group"] = torch.tensor([f["group"] for f in features], dtype=torch.long)
+    if "soft_targets" in features[0]:
+        batch["soft_targets"] = torch.tensor([f["soft_targets"] for f in features], dtype=torch.float)
     return batch

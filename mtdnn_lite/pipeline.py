@@ -1,25 +1,41 @@
-"""The stages of the MT-DNN paper, wired together on the run artefacts.
+"""The stages of the MT-DNN and MT-DNN-KD papers, wired together on the run artefacts.
 
 - ``st``: the single-task baseline (the paper's BERT rows): the pretrained encoder fine-tuned on each
   task alone, one run per task.
 - ``mtl``: MT-DNN without task-specific fine-tuning: one model, all tasks, Algorithm 1.
 - ``refine``: the paper's MT-DNN: the ``mtl`` model fine-tuned once more on each task, one run per task.
+- ``teacher``: MT-DNN-KD's teachers: for each task with a teacher (MNLI, QQP, QNLI, RTE), `teachers` runs
+  fine-tuned from the ``mtl`` model, each with its own training seed (and, optionally, task dropout) on
+  the same data; their ensemble is scored as a run of stage ``ensemble``.
+- ``soft_targets``: the ensemble's class probabilities for every training example of those tasks.
+- ``student``: MT-DNN-KD: MT-DNN's architecture and initialisation, Algorithm 1 on all tasks, with the
+  distillation loss (kd.py) on the tasks with soft targets.
+- ``student_refine``: the student fine-tuned once more on each task, soft targets kept.
 
-Runs live in ``<root>/<profile>/<stage>/<task>`` (``<root>/<profile>/mtl`` for the one MTL run). A run whose artefacts exist for the same
+Runs live in ``<root>/<profile>/<stage>/<task>`` (``<root>/<profile>/mtl`` and ``…/student`` for the
+multi-task runs, ``…/teacher/<task>/<k>`` for the k-th teacher). A run whose artefacts exist for the same
 settings is reused; a later stage names the run it starts from in its own settings, so changing the
-``mtl`` settings also reruns ``refine``.
+``mtl`` settings also reruns ``refine``, the teachers and what follows them.
 """
 
 from pathlib import Path
 
+from accelerate import PartialState
+
+from . import kd
 from .encoder import load_encoder, load_tokenizer
+from .evaluation import predict
 from .model import MTDNN
 from .profiles import Profile
-from .runs import read_json
+from .runs import is_done, read_json
 from .taskdata import TaskData, prepare_task
+from .tasks import get_task
 from .train import train
 
-STAGES = ("st", "mtl", "refine")
+STAGES = ("st", "mtl", "refine", "teacher", "soft_targets", "student", "student_refine")
+
+KD_SETTINGS = ("teachers", "teacher_dropouts", "kd_weight", "kd_temperature")
+"""Profile fields that only the KD stages read; those stages put what decides each run in its settings."""
 
 _DATA_CACHE: dict[tuple, TaskData] = {}
 
@@ -33,11 +49,13 @@ def task_data(task: str, profile: Profile, glue_dir) -> TaskData:
     return _DATA_CACHE[key]
 
 
-def run_config(profile: Profile, stage: str, tasks: list[str], epochs: int, init: str) -> dict:
-    """The settings that decide a run's result (other stages' epochs and the profile's name excluded)."""
+def run_config(profile: Profile, stage: str, tasks: list[str], epochs: int, init: str, **extra) -> dict:
+    """The settings that decide a run's result (other stages' epochs, the profile's name and the KD settings
+    excluded), plus a stage's own `extra` settings."""
     settings = {k: v for k, v in profile.to_dict().items()
-                if k not in ("name", "tasks") and not k.startswith("epochs_")}
-    return {"stage": stage, "tasks": tasks, "epochs": epochs, "init": init, "profile": profile.name, **settings}
+                if k not in ("name", "tasks", *KD_SETTINGS) and not k.startswith("epochs_")}
+    return {"stage": stage, "tasks": tasks, "epochs": epochs, "init": init, "profile": profile.name, **settings,
+            **extra}
 
 
 def run_dir(root, profile: Profile, stage: str, task: str | None = None) -> Path:
@@ -46,35 +64,140 @@ def run_dir(root, profile: Profile, stage: str, task: str | None = None) -> Path
     return directory / task if task else directory
 
 
-def _train(root, profile, stage, tasks, epochs, glue_dir, init: str, build) -> Path:
-    directory = run_dir(root, profile, stage, tasks[0] if stage != "mtl" else None)
-    data = {t: task_data(t, profile, glue_dir) for t in tasks}
+def _data(tasks, profile: Profile, glue_dir, soft_targets: dict[str, Path] | None = None) -> dict[str, TaskData]:
+    """Each task's data, drawn with the profile's seed; with a soft-target column where `soft_targets` has one."""
+    soft_targets = soft_targets or {}
+    return {t: kd.with_soft_targets(task_data(t, profile, glue_dir), soft_targets[t]) if t in soft_targets
+            else task_data(t, profile, glue_dir) for t in tasks}
+
+
+def _train(directory: Path, profile: Profile, stage: str, tasks: list[str], epochs: int, init: str, build,
+           data: dict[str, TaskData], **extra) -> Path:
     pad = load_tokenizer(profile.encoder).pad_token_id
-    train(directory, run_config(profile, stage, tasks, epochs, init), build, data, profile, epochs, pad)
+    train(directory, run_config(profile, stage, tasks, epochs, init, **extra), build, data, profile, epochs, pad)
     return directory
+
+
+def _hash(run: Path) -> str:
+    return read_json(run / "done.json")["config_hash"]
 
 
 def run_st(profile: Profile, glue_dir, root="runs") -> list[Path]:
     """The single-task baseline: the pretrained encoder fine-tuned on each task alone."""
-    return [_train(root, profile, "st", [task], profile.epochs_st, glue_dir, f"encoder:{profile.encoder}",
-                   lambda task=task: MTDNN(load_encoder(profile.encoder, profile.seed), [task], profile.san))
+    return [_train(run_dir(root, profile, "st", task), profile, "st", [task], profile.epochs_st,
+                   f"encoder:{profile.encoder}",
+                   lambda task=task: MTDNN(load_encoder(profile.encoder, profile.seed), [task], profile.san),
+                   _data([task], profile, glue_dir))
             for task in profile.tasks]
 
 
 def run_mtl(profile: Profile, glue_dir, root="runs") -> Path:
     """MT-DNN's multi-task learning (Algorithm 1) from the pretrained encoder."""
     tasks = list(profile.tasks)
-    return _train(root, profile, "mtl", tasks, profile.epochs_mtl, glue_dir, f"encoder:{profile.encoder}",
-                  lambda: MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san))
+    return _train(run_dir(root, profile, "mtl"), profile, "mtl", tasks, profile.epochs_mtl,
+                  f"encoder:{profile.encoder}",
+                  lambda: MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san),
+                  _data(tasks, profile, glue_dir))
 
 
 def run_refine(profile: Profile, glue_dir, root="runs") -> list[Path]:
     """The paper's MT-DNN: the MTL model fine-tuned once more on each task (runs ``mtl`` first if needed)."""
     mtl = run_mtl(profile, glue_dir, root)
-    init = f"mtl:{read_json(mtl / 'done.json')['config_hash']}"
-    return [_train(root, profile, "refine", [task], profile.epochs_refine, glue_dir, init,
-                   lambda: MTDNN.load(mtl / "model"))
+    return [_train(run_dir(root, profile, "refine", task), profile, "refine", [task], profile.epochs_refine,
+                   f"mtl:{_hash(mtl)}", lambda: MTDNN.load(mtl / "model"), _data([task], profile, glue_dir))
             for task in profile.tasks]
 
 
-RUNNERS = {"st": run_st, "mtl": run_mtl, "refine": run_refine}
+def _teacher_model(mtl: Path, task: str, dropout: float) -> MTDNN:
+    model = MTDNN.load(mtl / "model")
+    model.head(task).dropout.p = dropout  # this teacher's task dropout
+    return model
+
+
+def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]]:
+    """MT-DNN-KD's teachers, K = `profile.teachers` per task with a teacher, each the MTL model fine-tuned on
+    the task with training seed seed + k (the data stay those of the profile's seed: a teacher never sees
+    the dev-proxy); and each task's ensemble scored in ``<root>/<profile>/ensemble/<task>``."""
+    dropouts = profile.teacher_dropouts
+    if dropouts is not None and len(dropouts) != profile.teachers:
+        raise ValueError(f"profile {profile.name!r}: teacher_dropouts has {len(dropouts)} values, expected one "
+                         f"per teacher (teachers={profile.teachers})")
+    mtl = run_mtl(profile, glue_dir, root)
+    runs = {}
+    for task in (t for t in profile.tasks if get_task(t).has_teacher):
+        runs[task] = []
+        for k in range(1, profile.teachers + 1):
+            dropout = dropouts[k - 1] if dropouts else get_task(task).dropout
+            runs[task].append(_train(
+                run_dir(root, profile, "teacher", task) / str(k), profile.override(seed=profile.seed + k),
+                "teacher", [task], profile.epochs_teacher, f"mtl:{_hash(mtl)}",
+                lambda task=task, dropout=dropout: _teacher_model(mtl, task, dropout),
+                _data([task], profile, glue_dir), teacher=k, data_seed=profile.seed, dropout=dropout))
+        directory = run_dir(root, profile, "ensemble", task)
+        config = {"stage": "ensemble", "tasks": [task], "profile": profile.name, "encoder": profile.encoder,
+                  "teachers": _members(runs[task], root)}
+        with PartialState().main_process_first():
+            if not is_done(directory, config):
+                kd.score_ensemble(directory, config, runs[task], task_data(task, profile, glue_dir))
+    return runs
+
+
+def _members(teachers: list[Path], root) -> list[dict]:
+    return [{"run": str(t.relative_to(root)), "config_hash": _hash(t)} for t in teachers]
+
+
+def run_soft_targets(profile: Profile, glue_dir, root="runs") -> dict[str, Path]:
+    """The teacher ensemble's class probabilities Q for every training example of each task with a teacher,
+    computed once (runs ``teacher`` first if needed); {task: the folder holding them}."""
+    state, pad = PartialState(), load_tokenizer(profile.encoder).pad_token_id
+    folders = {}
+    for task, teachers in run_teacher(profile, glue_dir, root).items():
+        data = task_data(task, profile, glue_dir)
+        folders[task] = directory = run_dir(root, profile, "soft_targets", task)
+        config = {"stage": "soft_targets", "task": task, "split": "train",
+                  "fingerprint": data.info["train"]["fingerprint"], "teachers": _members(teachers, root)}
+        with state.main_process_first():
+            if not is_done(directory, config):
+                members = [predict(MTDNN.load(t / "model").to(state.device), task, data.train, pad) for t in teachers]
+                kd.write_soft_targets(directory, config, kd.ensemble_probabilities(members), data)
+    return folders
+
+
+def _kd_settings(profile: Profile, soft_targets: dict[str, Path]) -> dict:
+    """What decides a run on soft targets besides the profile's settings: α, T and which soft targets."""
+    if not soft_targets:
+        return {}
+    return {"kd_weight": profile.kd_weight, "kd_temperature": profile.kd_temperature,
+            "soft_targets": {task: _hash(folder) for task, folder in soft_targets.items()}}
+
+
+def run_student(profile: Profile, glue_dir, root="runs") -> Path:
+    """MT-DNN-KD: a model of MT-DNN's architecture and initialisation trained with Algorithm 1 on every task,
+    on hard and soft targets where a task has a teacher (runs ``soft_targets`` first if needed)."""
+    soft_targets = run_soft_targets(profile, glue_dir, root)
+    tasks = list(profile.tasks)
+    return _train(run_dir(root, profile, "student"), profile, "student", tasks, profile.epochs_student,
+                  f"encoder:{profile.encoder}",
+                  lambda: MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san),
+                  _data(tasks, profile, glue_dir, soft_targets), **_kd_settings(profile, soft_targets))
+
+
+def run_student_refine(profile: Profile, glue_dir, root="runs") -> list[Path]:
+    """The student fine-tuned once more on each task, soft targets kept (runs ``student`` first if needed);
+    nothing when epochs_student_refine is 0."""
+    if not profile.epochs_student_refine:
+        return []
+    student = run_student(profile, glue_dir, root)
+    soft_targets = run_soft_targets(profile, glue_dir, root)  # finished by run_student: reused
+    runs = []
+    for task in profile.tasks:
+        own = {task: soft_targets[task]} if task in soft_targets else {}
+        runs.append(_train(run_dir(root, profile, "student_refine", task), profile, "student_refine", [task],
+                           profile.epochs_student_refine, f"student:{_hash(student)}",
+                           lambda: MTDNN.load(student / "model"), _data([task], profile, glue_dir, own),
+                           **_kd_settings(profile, own)))
+    return runs
+
+
+RUNNERS = {"st": run_st, "mtl": run_mtl, "refine": run_refine, "teacher": run_teacher,
+           "soft_targets": run_soft_targets, "student": run_student, "student_refine": run_student_refine}

@@ -1,11 +1,12 @@
 """The training loop, one for every stage (single-task, multi-task, refine, teachers, student).
 
 Each step trains on one task's mini-batch, in the order the sampler gives (MT-DNN, Algorithm 1):
-loss on the batch, gradient, global-norm clipping at 1.0, an Adamax step and the learning-rate
-schedule (see optim.py). After every epoch the model is scored on every task's dev (or dev-proxy)
-split and a checkpoint is written; a run interrupted at any point resumes from its last finished
-epoch and reaches the same result as an uninterrupted one (the batch order depends only on the seed
-and the epoch, and the checkpoint holds the model, optimiser, schedule and random-number states).
+loss on the batch (MT-DNN-KD's distillation loss, kd.py, where the batch carries soft targets),
+gradient, global-norm clipping at 1.0, an Adamax step and the learning-rate schedule (see optim.py).
+After every epoch the model is scored on every task's dev (or dev-proxy) split and a checkpoint is
+written; a run interrupted at any point resumes from its last finished epoch and reaches the same result
+as an uninterrupted one (the batch order depends only on the seed and the epoch, and the checkpoint
+holds the model, optimiser, schedule and random-number states).
 
 Built on `accelerate`: the same code runs on a CPU, on one GPU with bf16/fp16, and on several GPUs
 (`accelerate launch -m mtdnn_lite train ...`), each process taking its share of every epoch's batches.
@@ -22,6 +23,7 @@ from accelerate import Accelerator, DistributedDataParallelKwargs
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
+from . import kd
 from .evaluation import evaluate
 from .features import collate
 from .model import MTDNN
@@ -103,7 +105,9 @@ def _train_epoch(model, optimizer, scheduler, accelerator, plan, rows, pad_token
         batch = collate(task, [rows[task][i] for i in batch_rows], pad_token_id)
         batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         with accelerator.autocast():
-            loss = unwrapped.head(task).loss(model(batch), batch)
+            head = unwrapped.head(task)
+            loss = (kd.distillation_loss(head, model(batch), batch, profile.kd_weight, profile.kd_temperature)
+                    if "soft_targets" in batch else head.loss(model(batch), batch))
         if not torch.isfinite(loss):
             raise NonFiniteLoss(f"loss is {loss.item()} on task {task} at step {step + 1} of {desc}; "
                                 "lower the learning rate or check that task's labels")
