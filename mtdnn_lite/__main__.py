@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import pipeline, results
+from .pipeline import STAGES
 from .profiles import PROFILES, get_profile
 from .tasks import GLUE_TASKS, get_task
 
@@ -51,41 +53,44 @@ def main(argv=None) -> int:
     p_train = sub.add_parser("train", help="run one stage of the paper's procedure",
                              description="Run one stage; finished runs with the same settings are reused and "
                                          "interrupted ones resume from their last finished epoch.")
-    p_train.add_argument("--stage", required=True, choices=["st", "mtl", "refine"],
+    p_train.add_argument("--stage", required=True, choices=STAGES,
                          help="st: single-task baseline (fine-tune the pretrained encoder per task); "
                               "mtl: multi-task learning (Algorithm 1); refine: the MTL model fine-tuned "
-                              "once more per task (the paper's MT-DNN; runs mtl first if needed)")
+                              "once more per task (the paper's MT-DNN); teacher: K teachers per teacher task "
+                              "fine-tuned from the MTL model with other seeds, and their ensemble scored; "
+                              "soft_targets: the ensemble's probabilities on the training data; student: "
+                              "MT-DNN-KD trained on hard + soft targets; student_refine: the student fine-tuned "
+                              "per task. Each stage runs the stages it needs first.")
     _common(p_train)
     p_eval = sub.add_parser("evaluate", help="print the dev scores of finished runs",
                             description="Print the final dev (or dev-proxy) scores of every finished run of a "
                                         "profile, per run and as a per-stage summary with the GLUE-style average.")
     _common(p_eval)
     p_rep = sub.add_parser("reproduce", help="run every stage and write the results tables",
-                           description="Run the single-task baseline, MTL and refine stages (reusing finished "
-                                       "runs) and write results/<profile>/ tables.")
+                           description="Run every stage (single-task baseline, MTL, refine, teachers, soft "
+                                       "targets, student, student refine), reusing finished runs and resuming "
+                                       "interrupted ones, then write results/<profile>/: the GLUE dev table in the "
+                                       "papers' layout (CSV and Markdown), GLUE test-server submission files, "
+                                       "the student's inference cost against the ensemble, and stage times.")
     _common(p_rep)
     p_rep.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
     args = parser.parse_args(argv)
     profile = _profile(args)
 
-    from . import pipeline, results  # heavy imports after --help
+    start = time.perf_counter()
     if args.command == "train":
-        start = time.perf_counter()
         pipeline.RUNNERS[args.stage](profile, args.glue_dir, args.runs)
         print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")
     if args.command == "reproduce":
-        for stage in pipeline.STAGES:
-            pipeline.RUNNERS[stage](profile, args.glue_dir, args.runs)
+        from .reproduce import reproduce
+        out = reproduce(profile, args.glue_dir, args.runs, args.results)
+        print(f"reproduction ({profile.name}) finished in {time.perf_counter() - start:.0f} s; results in {out}")
     table = results.scores_table(args.runs / profile.name)
     table = table[table.task.isin(profile.tasks)]
-    summary = results.stage_summary(table)
-    if args.command == "reproduce":
-        out = args.results / profile.name
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "scores.csv", index=False)
-        summary.round(2).to_csv(out / "summary.csv")
-        (out / "summary.md").write_text(summary.round(2).to_markdown() + "\n")
-    print(summary.round(2).to_string())
+    if table.empty:
+        print(f"no finished runs under {args.runs / profile.name}")
+        return 1
+    print(results.stage_summary(table).round(2).to_string())
     return 0
 
 
