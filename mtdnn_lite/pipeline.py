@@ -51,9 +51,10 @@ def task_data(task: str, profile: Profile, glue_dir) -> TaskData:
 
 def run_config(profile: Profile, stage: str, tasks: list[str], epochs: int, init: str, **extra) -> dict:
     """The settings that decide a run's result (other stages' epochs, the profile's name and the KD settings
-    excluded), plus a stage's own `extra` settings."""
+    excluded; lr_mtl too: a multi-task stage records the rate it used as lr), plus a stage's own `extra`
+    settings."""
     settings = {k: v for k, v in profile.to_dict().items()
-                if k not in ("name", "tasks", *KD_SETTINGS) and not k.startswith("epochs_")}
+                if k not in ("name", "tasks", "lr_mtl", *KD_SETTINGS) and not k.startswith("epochs_")}
     return {"stage": stage, "tasks": tasks, "epochs": epochs, "init": init, "profile": profile.name, **settings,
             **extra}
 
@@ -91,10 +92,15 @@ def run_st(profile: Profile, glue_dir, root="runs") -> list[Path]:
             for task in profile.tasks]
 
 
+def multitask(profile: Profile) -> Profile:
+    """The settings of a multi-task stage (mtl, student): the profile with lr_mtl as its lr where set."""
+    return profile.override(lr=profile.lr_mtl) if profile.lr_mtl is not None else profile
+
+
 def run_mtl(profile: Profile, glue_dir, root="runs") -> Path:
     """MT-DNN's multi-task learning (Algorithm 1) from the pretrained encoder."""
     tasks = list(profile.tasks)
-    return _train(run_dir(root, profile, "mtl"), profile, "mtl", tasks, profile.epochs_mtl,
+    return _train(run_dir(root, profile, "mtl"), multitask(profile), "mtl", tasks, profile.epochs_mtl,
                   f"encoder:{profile.encoder}",
                   lambda: MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san),
                   _data(tasks, profile, glue_dir))
@@ -176,7 +182,7 @@ def run_student(profile: Profile, glue_dir, root="runs") -> Path:
     on hard and soft targets where a task has a teacher (runs ``soft_targets`` first if needed)."""
     soft_targets = run_soft_targets(profile, glue_dir, root)
     tasks = list(profile.tasks)
-    return _train(run_dir(root, profile, "student"), profile, "student", tasks, profile.epochs_student,
+    return _train(run_dir(root, profile, "student"), multitask(profile), "student", tasks, profile.epochs_student,
                   f"encoder:{profile.encoder}",
                   lambda: MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san),
                   _data(tasks, profile, glue_dir, soft_targets), **_kd_settings(profile, soft_targets))
