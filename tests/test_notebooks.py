@@ -3,7 +3,10 @@
 Committed-notebook policy: notebooks are committed with their outputs STRIPPED: no outputs, execution_count
 null, no execution or papermill metadata (a cell keeps only its tags), so that a diff shows only what a person
 wrote; the figures they make are committed under figures/ instead. The first code cell is tagged `parameters`
-(papermill) and sets at least profile, glue_dir and figures_dir. To strip notebooks before committing:
+(papermill) and sets at least profile, glue_dir and figures_dir; a notebook that trains or reads runs also sets
+runs_dir, results_dir and tasks, and the tests give every notebook one shared runs_dir and results_dir and pass
+tasks=TRAINING_TASKS to notebooks 03 on (only the parameters a notebook declares are passed). To strip notebooks
+before committing:
 
     .venv/bin/python tests/test_notebooks.py                 # every notebooks/*.ipynb
     .venv/bin/python tests/test_notebooks.py notebooks/02_architecture.ipynb
@@ -37,11 +40,22 @@ STRIP = ".venv/bin/python tests/test_notebooks.py"
 EXPECTED_FIGURES: dict[str, list[str]] = {
     "01_glue_tasks": ["01_split_sizes.png", "01_label_balance.png", "01_lengths.png"],
     "02_architecture": ["02_parameters.png", "02_san_steps.png"],
+    "03_multitask_training": ["03_task_sequence.png", "03_sampling_shares.png", "03_padding.png",
+                              "03_train_loss.png", "03_dev_scores.png", "03_st_vs_mtl.png"],
+    "06_glue_results": ["06_scores_by_task.png", "06_heatmap.png"],
+    "04_teacher_ensembles": ["04_teachers_vs_ensemble.png", "04_soft_target_entropy.png",
+                             "04_teacher_disagreement.png"],
+    "05_distillation": ["05_kd_loss.png", "05_student_vs_mtdnn.png", "05_inference_cost.png"],
+    "07_compare_mtdnn_vs_kd": ["07_scores.png"],
 }
 """What each notebook promises to write into figures_dir. A new notebook adds its entry (an empty list if it
 draws nothing)."""
 
 REQUIRED_PARAMETERS = {"profile", "glue_dir", "figures_dir"}
+
+TRAINING_TASKS = ["CoLA", "RTE", "QNLI"]
+"""The tasks notebooks 03 onwards train on in the tests: a pair of teacher tasks (MT-DNN-KD distils RTE and QNLI)
+and a single-sentence task, so every stage runs, in seconds, on the tiny profile."""
 
 
 def stripped(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -97,13 +111,32 @@ def _this_python_kernel(monkeypatch):
         f"`{sys.executable} -m ipykernel install --sys-prefix` to give this environment its own kernelspec"
 
 
+@pytest.fixture(scope="session")
+def shared_run_dirs(tmp_path_factory) -> dict[str, str]:
+    """One runs_dir and results_dir for every notebook of the session: a later notebook reuses the runs an
+    earlier one trained (each still trains what it needs when run alone)."""
+    root = tmp_path_factory.mktemp("notebook_runs")
+    return {"runs_dir": str(root / "runs"), "results_dir": str(root / "results")}
+
+
+def notebook_parameters(path: Path, glue_dir, figures: Path, run_dirs: dict[str, str]) -> dict:
+    """The tiny-profile parameters for `path`, only those its parameters cell declares: profile, glue_dir,
+    figures_dir, the shared runs_dir/results_dir, and tasks=TRAINING_TASKS for the training notebooks (03 on;
+    01 and 02 keep their own default tasks)."""
+    wanted = {"profile": "tiny", "glue_dir": str(glue_dir), "figures_dir": str(figures), **run_dirs}
+    if path.stem[:2].isdigit() and int(path.stem[:2]) >= 3:
+        wanted["tasks"] = TRAINING_TASKS
+    declared = papermill.inspect_notebook(str(path))
+    return {name: value for name, value in wanted.items() if name in declared}
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, _this_python_kernel):
+def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, shared_run_dirs, _this_python_kernel):
     figures = tmp_path / "figures"
     start = time.perf_counter()
     # papermill raises PapermillExecutionError, naming the cell and the exception, when a cell fails
     papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name=KERNEL, cwd=str(path.parent),
-                               parameters={"profile": "tiny", "glue_dir": str(glue_dir), "figures_dir": str(figures)},
+                               parameters=notebook_parameters(path, glue_dir, figures, shared_run_dirs),
                                progress_bar=False, execution_timeout=600)
     print(f"{path.name}: {time.perf_counter() - start:.1f} s on the tiny profile")
     for name in EXPECTED_FIGURES.get(path.stem, []):
