@@ -1,0 +1,167 @@
+"""The MT-DNN vs MT-DNN-KD comparison (widgets.Comparison), driven through its callbacks without a browser, on
+tiny runs of every stage (CoLA: single sentence, no teacher; RTE: a pair with teachers); and the kd_analysis
+tables of notebooks 04 and 05 on the same runs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mtdnn_lite import kd_analysis, pipeline, widgets
+from mtdnn_lite.profiles import get_profile
+from mtdnn_lite.results import scores_table
+from mtdnn_lite.runs import read_predictions
+
+TASKS = ("CoLA", "RTE")
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return get_profile("tiny", tasks=TASKS, max_train=32, max_eval=24, teachers=2, epochs_mtl=1, epochs_student=1)
+
+
+@pytest.fixture(scope="module")
+def runs(profile, glue_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("widget_runs")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model gains nothing from threads, and loses much on a busy CPU
+    try:
+        pipeline.run_refine(profile, glue_dir, root)
+        pipeline.run_student_refine(profile, glue_dir, root)  # teachers, soft targets and the student first
+    finally:
+        torch.set_num_threads(threads)
+    # Tiny models often predict one class everywhere, so they never disagree: flip MT-DNN-KD's prediction on
+    # every third RTE dev example (the filter must find exactly those the files say differ).
+    path = root / profile.name / "student_refine" / "RTE" / "predictions" / "RTE.validation.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for r in rows[::3]:
+        r["probabilities"] = r["probabilities"][::-1]
+        r["prediction"] = int(np.argmax(r["probabilities"]))
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+@pytest.fixture(scope="module")
+def comparison(runs, profile, glue_dir):
+    return widgets.Comparison(runs, profile, glue_dir)
+
+
+def _files(root, profile, task, stage):
+    run = root / profile.name / stage / task
+    return {r["idx"]: r for r in read_predictions(run, task, "validation")}
+
+
+def test_task_switch_updates_the_example_list(comparison, runs, profile):
+    assert comparison.tasks == list(TASKS)
+    for task in ("RTE", "CoLA"):
+        listed = comparison.select_task(task)
+        files = _files(runs, profile, task, "refine")
+        assert comparison.task == task and comparison.task_box.value == task
+        assert list(listed.idx) == list(files) and len(comparison.example_box.options) == len(files)
+        assert comparison.position == 0
+    comparison.task_box.value = "RTE"  # the dropdown's callback
+    assert comparison.task == "RTE"
+    assert len(comparison.example_box.options) == len(_files(runs, profile, "RTE", "refine"))
+    assert (comparison.text_b_box.layout.display is None) and comparison.select_task("CoLA") is not None
+    assert comparison.text_b_box.layout.display == "none"  # CoLA: one sentence
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_disagreement_filter_gives_exactly_the_differing_examples(comparison, runs, profile, task):
+    comparison.select_task(task)
+    mtdnn, kd = _files(runs, profile, task, "refine"), _files(runs, profile, task, "student_refine")
+    differ = [i for i in mtdnn if mtdnn[i]["prediction"] != kd[i]["prediction"]]
+    if task == "RTE":
+        assert differ  # the flipped rows
+    assert list(comparison.toggle_disagreements(True).idx) == differ
+    assert comparison.filter_box.value is True and len(comparison.example_box.options) == len(differ)
+    assert len(comparison.toggle_disagreements().idx) == len(mtdnn)  # None flips it back off
+    comparison.filter_box.value = True  # the checkbox's callback
+    assert len(comparison.example_box.options) == len(differ)
+    comparison.toggle_disagreements(False)
+
+
+def test_show_example_gives_both_models_probabilities_from_the_files(comparison, runs, profile):
+    comparison.select_task("RTE")
+    comparison.toggle_disagreements(True)
+    mtdnn, kd = _files(runs, profile, "RTE", "refine"), _files(runs, profile, "RTE", "student_refine")
+    ensemble = _files(runs, profile, "RTE", "ensemble")
+    for i in range(len(comparison.current_examples())):
+        shown = comparison.show_example(i)
+        idx = shown["idx"]
+        assert shown["probabilities"]["MT-DNN"] == pytest.approx(mtdnn[idx]["probabilities"])
+        assert shown["probabilities"]["MT-DNN-KD"] == pytest.approx(kd[idx]["probabilities"])
+        assert shown["probabilities"]["ensemble"] == pytest.approx(ensemble[idx]["probabilities"])
+        assert shown["label"] == mtdnn[idx]["label"] and shown["disagree"] and shown["text_b"]
+        assert f"idx {idx}" in comparison.example_output.value
+    comparison.example_box.value = 0  # the list's callback
+    assert comparison.position == 0
+    with pytest.raises(IndexError):
+        comparison.show_example(10_000)
+    comparison.toggle_disagreements(False)
+
+
+def test_predict_text_gives_probability_vectors_for_a_pair_and_a_single_sentence(comparison, runs, profile):
+    pair = comparison.predict_text("A man is playing a guitar.", "Nobody plays music.", task="RTE")
+    single = comparison.predict_text("The book was read by the student.", task="CoLA")
+    assert set(pair["probabilities"]) == {"MT-DNN", "MT-DNN-KD", "ensemble"}
+    assert set(single["probabilities"]) == {"MT-DNN", "MT-DNN-KD"}
+    for result in (pair, single):
+        for p in result["probabilities"].values():
+            assert len(p) == 2 and min(p) >= 0 and sum(p) == pytest.approx(1, abs=1e-5)
+        assert set(result["predictions"].values()) <= {"entailment", "not_entailment", "unacceptable", "acceptable"}
+    assert "MT-DNN-KD" in comparison.free_output.value
+    # a dev example typed in is predicted as the run predicted it
+    example = comparison.select_task("RTE").iloc[0]
+    again = comparison.predict_text(example.text_a, example.text_b)
+    assert again["probabilities"]["MT-DNN"] == pytest.approx(
+        _files(runs, profile, "RTE", "refine")[example.idx]["probabilities"], abs=1e-4)
+    with pytest.raises(ValueError):
+        comparison.predict_text("only one sentence", task="RTE")
+
+
+def test_score_bars_are_the_scores_table_values(comparison, runs, profile):
+    data = comparison.score_data()
+    table = scores_table(runs / profile.name)
+    for stage, system in (("refine", "MT-DNN"), ("student_refine", "MT-DNN-KD"), ("ensemble", "Teacher ensemble")):
+        for task in TASKS:
+            expected = table[(table.stage == stage) & (table.task == task)]
+            got = data[(data.system == system) & (data.task == task)]
+            if stage == "ensemble" and task == "CoLA":
+                assert got.empty  # no teachers for CoLA
+                continue
+            assert len(got) == 1 and got.score.iloc[0] == pytest.approx(expected.value.mean())
+            assert got.split_label.iloc[0] == "dev"
+    fig = comparison.score_figure()
+    assert profile.name in fig.axes[0].get_title()
+    assert comparison.draw_scores()[:8] == b"\x89PNG\r\n\x1a\n" == comparison.score_image.value[:8]
+
+
+# --- the tables behind notebooks 04 and 05 (kd_analysis), on the same runs ---------------------------------------
+
+def test_entropy_and_the_kd_loss_grid():
+    assert kd_analysis.entropy([[1.0, 0.0], [0.5, 0.5]]).tolist() == [0.0, 1.0]  # one-hot: 0 bits; uniform: log2 C
+    assert kd_analysis.entropy([[1 / 3] * 3])[0] == pytest.approx(np.log2(3))
+    grid = kd_analysis.kd_loss_grid([0.0, 0.5, 1.0], [1.0, 2.0])
+    paper = grid[(grid.alpha == 0.5) & (grid.temperature == 1.0)].iloc[0]
+    assert paper.loss == pytest.approx((paper.hard + paper.soft) / 2)  # MT-DNN-KD: the plain average
+    assert (grid.soft_kl >= -1e-6).all() and np.allclose(grid.soft_entropy + grid.soft_kl, grid.soft)
+    assert np.allclose(grid[grid.alpha == 0].loss, grid[grid.alpha == 0].hard)
+
+
+def test_teacher_tables_match_the_run_files(runs, profile, glue_dir):
+    [task] = kd_analysis.teacher_tasks(profile)  # RTE
+    table = kd_analysis.teacher_predictions(runs, profile, task, "validation")
+    ensemble = _files(runs, profile, task, "ensemble")
+    assert np.allclose(table.ensemble.tolist(), [ensemble[i]["probabilities"] for i in table.idx], atol=1e-6)
+    summary = kd_analysis.disagreement_summary(runs, profile).iloc[0]
+    assert summary.disagreements == table.disagree.sum() and summary.teachers == 2
+    loss = kd_analysis.member_log_loss(runs, profile).iloc[0]
+    assert loss.ensemble <= loss["teachers' mean"] + 1e-9  # Jensen
+    soft = kd_analysis.soft_target_table(runs, profile, glue_dir)
+    stored = np.load(runs / profile.name / "soft_targets" / task / "probabilities.npy")
+    assert np.allclose(soft.probabilities.tolist(), stored) and (soft.entropy_bits <= 1 + 1e-6).all()
+    scores = kd_analysis.member_scores(runs, profile)
+    assert list(scores.model) == ["teacher 1", "teacher 2", "ensemble", "MT-DNN (refine)"]
+    assert set(scores.split_label) == {"dev"}
