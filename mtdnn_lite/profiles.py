@@ -64,9 +64,9 @@ PROFILES = {
                     teachers=2, epochs_teacher=1, epochs_student=2, epochs_student_refine=1),
     # lr 2e-4, not the paper's 5e-5: the paper's rate is for BERT over full GLUE (thousands of steps);
     # with 2,000 examples a task (~125 steps) MiniLM barely moves at 5e-5 (SST-2 dev 60.0 vs 78.3 at 2e-4,
-    # st stage, 2 epochs, measured on this machine). The multi-task stages keep the paper's 5e-5: they take
-    # ~1,100 steps an epoch, and at 2e-4 the MTL model collapsed (every task's training loss stayed at chance,
-    # e.g. SST-2 0.683 and MNLI 1.104 after 2 epochs, measured here).
+    # st stage, 2 epochs, measured on this machine). The multi-task stages (~520 steps an epoch) keep the
+    # paper's 5e-5: at 2e-4 the MTL model stayed at chance on every task (SST-2 training loss 0.683, MNLI
+    # 1.104 after 2 epochs); at 5e-5 it does hardly better at this budget (README, "Results so far").
     "quick": Profile("quick", max_train=2000, lr=2e-4, lr_mtl=5e-5, epochs_st=2, epochs_mtl=2, epochs_refine=1,
                      epochs_teacher=1, epochs_student=2, epochs_student_refine=1),
     "full": Profile("full", mixed_precision="bf16"),
