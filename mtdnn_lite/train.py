@@ -105,9 +105,9 @@ def _train_epoch(model, optimizer, scheduler, accelerator, plan, rows, pad_token
         batch = collate(task, [rows[task][i] for i in batch_rows], pad_token_id)
         batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         with accelerator.autocast():
-            head = unwrapped.head(task)
-            loss = (kd.distillation_loss(head, model(batch), batch, profile.kd_weight, profile.kd_temperature)
-                    if "soft_targets" in batch else head.loss(model(batch), batch))
+            head, output = unwrapped.head(task), model(batch)
+            loss = (kd.distillation_loss(head, output, batch, profile.kd_weight, profile.kd_temperature)
+                    if "soft_targets" in batch else head.loss(output, batch))
         if not torch.isfinite(loss):
             raise NonFiniteLoss(f"loss is {loss.item()} on task {task} at step {step + 1} of {desc}; "
                                 "lower the learning rate or check that task's labels")
