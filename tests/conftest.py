@@ -1,4 +1,9 @@
-"""Shared fixtures: the GLUE directory the tests read (GLUE_DIR, else ../shared/glue beside the repo)."""
+"""Shared fixtures: the GLUE directory the tests read (GLUE_DIR, else ../shared/glue beside the repo).
+
+A relative GLUE_DIR is made absolute once, at the start of the session, against the directory pytest was
+started in (the one it was given in): notebooks run by papermill, and the kernels and subprocesses the tests
+start, work in other folders, where the relative path would point somewhere else.
+"""
 
 import os
 from pathlib import Path
@@ -8,9 +13,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """Make a relative GLUE_DIR absolute, against the directory pytest was started in."""
+    if os.environ.get("GLUE_DIR"):
+        os.environ["GLUE_DIR"] = str(Path(config.invocation_params.dir, os.environ["GLUE_DIR"]).resolve())
+
+
 @pytest.fixture(scope="session")
 def glue_dir() -> Path:
-    path = Path(os.environ.get("GLUE_DIR", REPO.parent / "shared" / "glue"))
+    path = Path(os.environ.get("GLUE_DIR", REPO.parent / "shared" / "glue")).resolve()
     if not (path / "CoLA").is_dir():
         pytest.fail(f"GLUE directory {path} not found: set GLUE_DIR to a GLUE copy in the TSV layout")
     return path

@@ -23,6 +23,7 @@ sys.executable) or sys.executable itself.
 
 import copy
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -144,6 +145,18 @@ def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, shared_run_
         assert figure.is_file(), f"{path.name} did not write {name} into figures_dir"
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 1000, \
             f"{path.name}: {name} is not a non-empty PNG"
+
+
+def test_the_readme_test_command_works_with_a_relative_glue_dir(glue_dir):
+    """The README's `export GLUE_DIR=../shared/glue` then pytest, from the repository root: a pytest of its own
+    runs one notebook with GLUE_DIR relative (conftest.py makes it absolute before papermill changes folder)."""
+    env = {**os.environ, "GLUE_DIR": os.path.relpath(glue_dir, REPO), "PWD": str(REPO)}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(Path(__file__).relative_to(REPO)), "-k", "runs_on_the_tiny_profile and 02_architecture"],
+                            cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
 
 
 if __name__ == "__main__":
