@@ -147,6 +147,19 @@ def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, shared_run_
             f"{path.name}: {name} is not a non-empty PNG"
 
 
+def test_notebook_07_asks_before_training_missing_runs(glue_dir, tmp_path, _this_python_kernel):
+    """On the quick profile without runs, notebook 07 stops in its first code cell with one line: what is missing,
+    about how long it would take, and how to go on; it trains nothing."""
+    path = REPO / "notebooks" / "07_compare_mtdnn_vs_kd.ipynb"
+    folders = {name: str(tmp_path / name) for name in ("runs_dir", "results_dir", "figures_dir")}
+    with pytest.raises(papermill.PapermillExecutionError, match="MissingRuns: missing runs of profile quick") as e:
+        papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name=KERNEL, cwd=str(path.parent),
+                                   parameters={"profile": "quick", "glue_dir": str(glue_dir), **folders},
+                                   progress_bar=False, execution_timeout=300)
+    assert "(an estimate: " in str(e.value) and "set train_missing = True in the first cell" in str(e.value)
+    assert not (tmp_path / "runs_dir").exists()
+
+
 def test_the_readme_test_command_works_with_a_relative_glue_dir(glue_dir):
     """The README's `export GLUE_DIR=../shared/glue` then pytest, from the repository root: a pytest of its own
     runs one notebook with GLUE_DIR relative (conftest.py makes it absolute before papermill changes folder)."""

@@ -1,0 +1,179 @@
+"""What a notebook would have to train before it can show anything, and about how long that would take.
+
+A notebook that needs runs asks before it trains them (notebooks 06 and 07: `train_missing`), because on the
+quick profile that means hours. `plan_training` lists the runs of the stages asked for, and of the stages
+they start from, that have no finished run of the profile's settings, and estimates the time as
+
+    examples to train (each run: its epochs × the training rows it draws per task) ÷ examples per second,
+
+the speed measured over the profile's finished runs under the runs folder (their metrics.json) where there
+are any, else `REFERENCE_SPEED`, measured on this project's 2-core CPU. It is an estimate of the training
+steps only: the evaluation after each epoch, data loading and the teachers' soft targets come on top.
+`require_runs` is the guard itself.
+"""
+
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data import OFFICIAL_ROWS
+from .glue_files import split_files, task_dir
+from .pipeline import STAGES, multitask, run_config, run_dir
+from .profiles import Profile
+from .runs import read_json
+from .tasks import get_task
+
+REFERENCE_SPEED = {"minilm": 31.0, "tiny": 600.0}
+"""Training examples per second by encoder, on this project's 2-core CPU: minilm over the whole quick
+reproduction (157,080 training examples in 5,058 s of training steps, results/quick/stage_times.md), tiny over
+a tiny-profile multi-task run. A GPU is much faster."""
+
+STARTS_FROM = {"st": (), "mtl": (), "refine": ("mtl",), "teacher": ("mtl",), "soft_targets": ("teacher",),
+               "student": ("soft_targets",), "student_refine": ("student",)}
+"""The stages each stage needs finished first (pipeline.py)."""
+
+
+class MissingRuns(RuntimeError):
+    """A notebook needs runs that are not there, and was not asked to train them."""
+
+    def _render_traceback_(self):  # IPython's hook: show the message alone, not a traceback
+        return [f"MissingRuns: {self}"]
+
+
+@dataclass
+class TrainingPlan:
+    """The runs still to train, the training examples they take, and the speed the estimate assumes."""
+    profile: str
+    runs: list[tuple[str, Path, int]] = field(default_factory=list)  # (stage, run folder, examples to train)
+    examples_per_second: float | None = None
+    speed_source: str = ""
+
+    @property
+    def examples(self) -> int:
+        return sum(n for _, _, n in self.runs)
+
+    @property
+    def seconds(self) -> float:
+        """The estimated training time; nan when no speed is known."""
+        return self.examples / self.examples_per_second if self.examples_per_second else math.nan
+
+    def stages(self) -> list[str]:
+        return list(dict.fromkeys(stage for stage, _, _ in self.runs))
+
+    def summary(self) -> str:
+        """One paragraph: what is missing and the estimate, labelled as one."""
+        if not self.runs:
+            return f"every run needed is finished (profile {self.profile})"
+        counts = ", ".join(f"{s} ({sum(1 for r in self.runs if r[0] == s)} run(s))" for s in self.stages())
+        if self.examples_per_second:
+            time = f"about {duration(self.seconds)}"
+            basis = f"{self.examples:,} training examples at {self.examples_per_second:,.0f} examples/s, {self.speed_source}"
+        else:
+            time, basis = "an unknown time", f"{self.examples:,} training examples, {self.speed_source}"
+        return (f"missing runs of profile {self.profile}: {counts}; training them takes {time} (an estimate: "
+                f"{basis}; evaluation after each epoch comes on top)")
+
+
+def duration(seconds: float) -> str:
+    """12 s, 7 min, 2.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def train_rows(task: str, profile: Profile, glue_dir) -> int:
+    """The training rows a run of `task` draws: max_train, or all the rows of the GLUE directory's train.tsv
+    (GLUE's official count when reading the hub), whichever is fewer."""
+    spec = get_task(task)
+    if glue_dir is None:
+        rows = OFFICIAL_ROWS[spec.name]["train"]
+    else:
+        with open(task_dir(glue_dir, spec) / split_files(spec)["train"], "rb") as f:
+            rows = sum(1 for _ in f) - (spec.name != "CoLA")  # a header line, except CoLA's
+    return min(rows, profile.max_train or rows)
+
+
+def finished(folder: Path, config: dict) -> bool:
+    """Whether `folder` holds a finished run of `config`'s settings, the run it started from aside (that one
+    is checked as a stage of its own)."""
+    if not (folder / "done.json").is_file() or not (folder / "config.json").is_file():
+        return False
+    stored, wanted = read_json(folder / "config.json"), json.loads(json.dumps(config))  # tuples as JSON lists
+    return all(stored.get(k) == v for k, v in wanted.items() if k != "init")
+
+
+def expected_runs(root, profile: Profile, stage: str) -> list[tuple[Path, dict | None, list[str], int]]:
+    """(run folder, its settings or None where only done.json counts, tasks trained, epochs) of every run of
+    `stage` for `profile`."""
+    tasks = list(profile.tasks)
+    teacher_tasks = [t for t in tasks if get_task(t).has_teacher]
+    per_task = {"st": profile.epochs_st, "refine": profile.epochs_refine,
+                "student_refine": profile.epochs_student_refine}
+    if stage in per_task:
+        return [(run_dir(root, profile, stage, t), run_config(profile, stage, [t], per_task[stage], ""), [t],
+                 per_task[stage]) for t in tasks if per_task[stage]]
+    if stage in ("mtl", "student"):
+        epochs = profile.epochs_mtl if stage == "mtl" else profile.epochs_student
+        return [(run_dir(root, profile, stage), run_config(multitask(profile), stage, tasks, epochs, ""), tasks,
+                 epochs)]
+    if stage == "teacher":
+        return [(run_dir(root, profile, stage, t) / str(k),
+                 run_config(profile.override(seed=profile.seed + k), stage, [t], profile.epochs_teacher, ""), [t],
+                 profile.epochs_teacher) for t in teacher_tasks for k in range(1, profile.teachers + 1)]
+    if stage == "soft_targets":  # predictions, not training: no examples to train
+        return [(run_dir(root, profile, stage, t), None, [t], 0) for t in teacher_tasks]
+    raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+
+
+def measured_speed(root, profile: Profile) -> float | None:
+    """The median training examples/s of the profile's finished epochs under `root`, None if there are none."""
+    speeds = [epoch["examples_per_second"] for path in (Path(root) / profile.name).glob("**/metrics.json")
+              for epoch in read_json(path) if epoch.get("examples_per_second")]
+    return statistics.median(speeds) if speeds else None
+
+
+def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan:
+    """The runs that `stages` and the stages they start from still need (a stage missing any run makes every
+    stage that starts from it missing too), and the estimated time to train them."""
+    needed, order = set(), list(stages)
+    while order:
+        stage = order.pop()
+        if stage not in needed:
+            needed.add(stage)
+            order.extend(STARTS_FROM[stage])
+    plan, missing_stages = TrainingPlan(profile.name), set()
+    rows = {}
+    for stage in (s for s in STAGES if s in needed):
+        stale = any(s in missing_stages for s in STARTS_FROM[stage])
+        for folder, config, tasks, epochs in expected_runs(root, profile, stage):
+            present = (folder / "done.json").is_file() if config is None else finished(folder, config)
+            if stale or not present:
+                missing_stages.add(stage)
+                for t in tasks:
+                    rows.setdefault(t, train_rows(t, profile, glue_dir))
+                plan.runs.append((stage, folder, epochs * sum(rows[t] for t in tasks)))
+    speed = measured_speed(root, profile)
+    if speed:
+        plan.examples_per_second, plan.speed_source = speed, f"measured over the finished runs under {Path(root) / profile.name}"
+    elif profile.encoder in REFERENCE_SPEED:
+        plan.examples_per_second = REFERENCE_SPEED[profile.encoder]
+        plan.speed_source = f"encoder {profile.encoder} as measured on a 2-core CPU (training_plan.REFERENCE_SPEED)"
+    else:
+        plan.speed_source = f"no speed known for encoder {profile.encoder} (no finished runs to measure)"
+    return plan
+
+
+def require_runs(plan: TrainingPlan, train_missing: bool | None) -> bool:
+    """The guard: whether to train the plan's runs. Nothing missing: False. `train_missing` True: True (the plan
+    is printed first). None: True only on the tiny profile (seconds). Otherwise MissingRuns, saying what is
+    missing, how long it would take and what to do."""
+    if not plan.runs:
+        return False
+    if train_missing or (train_missing is None and plan.profile == "tiny"):
+        print(f"{plan.summary()}; training them now")
+        return True
+    raise MissingRuns(f"{plan.summary()}. To train them here, set train_missing = True in the first cell and run "
+                      f"the notebook again; or run `python -m mtdnn_lite reproduce --profile {plan.profile}` in a "
+                      "terminal first (it resumes where it stops)")
