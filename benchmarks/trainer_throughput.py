@@ -2,7 +2,7 @@
 
 Both train the same model (an MTDNN: `load_encoder(encoder, seed)` with an SST-2 head and a SAN head for
 MNLI) on the same data (N seeded SST-2 and N MNLI training examples, tokenised once by the library, max
-length 128), with the same batch size (32), optimiser (mtdnn_lite.optim.adamax), schedule
+length 128), with the same batch size (32), optimiser (mtdnn_lite.optim.build_optimizer), schedule
 (linear_warmup_decay over one epoch of both tasks), gradient clipping (1.0), for one epoch, in one process
 on this machine. Three contenders, alternated within each repetition so that drift hits all alike:
 
@@ -52,7 +52,7 @@ from transformers.trainer_utils import set_seed  # noqa: E402
 import mtdnn_lite.train as train_module  # noqa: E402
 from mtdnn_lite.encoder import load_encoder, load_tokenizer  # noqa: E402
 from mtdnn_lite.model import MTDNN  # noqa: E402
-from mtdnn_lite.optim import adamax, linear_warmup_decay  # noqa: E402
+from mtdnn_lite.optim import build_optimizer, linear_warmup_decay  # noqa: E402
 from mtdnn_lite.pipeline import task_data  # noqa: E402
 from mtdnn_lite.profiles import Profile  # noqa: E402
 from mtdnn_lite.runs import environment  # noqa: E402
@@ -112,7 +112,7 @@ def machine() -> dict:
 def build_model(profile: Profile) -> MTDNN:
     """The model both trainers start from: identical weights for the same seed."""
     set_seed(profile.seed)
-    return MTDNN(load_encoder(profile.encoder, profile.seed), TASKS, profile.san)
+    return MTDNN(load_encoder(profile.encoder, profile.seed), TASKS, profile.san, profile.readout)
 
 
 # ---- mtdnn_lite ---------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def run_hf(profile: Profile, data: dict, tokenizer, group_by_length: bool) -> di
     """SST-2 then MNLI, each in its own Trainer.train(), on one model, optimiser and schedule."""
     model = build_model(profile)
     steps = sum(-(-len(d.train) // profile.batch_size) for d in data.values())  # the batches of one epoch
-    optimizer = adamax(model, profile.lr, profile.weight_decay)
+    optimizer = build_optimizer(model, profile.optimizer, profile.lr, profile.weight_decay)
     scheduler = linear_warmup_decay(optimizer, steps, profile.warmup)
     examples, seconds, per_task = 0, 0.0, {}
     with tempfile.TemporaryDirectory(prefix="bench_hf_") as tmp:

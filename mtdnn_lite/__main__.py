@@ -74,6 +74,17 @@ def main(argv=None) -> int:
                                        "the student's inference cost against the ensemble, and stage times.")
     _common(p_rep)
     p_rep.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
+    p_abl = sub.add_parser("ablate", help="the paper's settings against the quick recipe, on a tuning split",
+                           description="Train the single-task baseline and multi-task learning for every cell of "
+                                       "the ablation grid (ablation.GRID: the paper's Adamax/[CLS]/SAN recipe, then "
+                                       "each departure of the quick profile added or taken back), with several "
+                                       "seeds, on a small budget; score them on a split held out of train (never the "
+                                       "dev sets) and write results/<profile>/ablation.md and .csv with mean ± sd.")
+    _common(p_abl)
+    p_abl.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
+    p_abl.add_argument("--seeds", type=int, default=2, help="training seeds per cell (default: 2)")
+    p_abl.add_argument("--cells", nargs="+", default=None, metavar="CELL",
+                       help="cells of the grid to run (default: paper adamw mean mean_no_san; also: mean_adamax)")
     args = parser.parse_args(argv)
     profile = _profile(args)
 
@@ -81,6 +92,12 @@ def main(argv=None) -> int:
     if args.command == "train":
         pipeline.RUNNERS[args.stage](profile, args.glue_dir, args.runs)
         print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")
+    if args.command == "ablate":
+        from .ablation import ablate
+        out = ablate(profile, args.glue_dir, args.runs, args.results, args.seeds, args.cells)
+        print(out.read_text())
+        print(f"ablation ({profile.name}) finished in {time.perf_counter() - start:.0f} s; table in {out}")
+        return 0
     if args.command == "reproduce":
         from .reproduce import reproduce
         out = reproduce(profile, args.glue_dir, args.runs, args.results)

@@ -50,7 +50,7 @@ EVAL_SPLITS = ("validation", "validation_matched", "validation_mismatched", "val
 """The labeled evaluation splits, in the order they are reported."""
 
 SPLIT_LABELS = {"train": "train", "validation": "dev", "validation_matched": "dev-m",
-                "validation_mismatched": "dev-mm", "validation_proxy": "dev-proxy",
+                "validation_mismatched": "dev-mm", "validation_proxy": "dev-proxy", "validation_tune": "tune",
                 "test": "test", "test_matched": "test-m", "test_mismatched": "test-mm"}
 
 
@@ -79,7 +79,7 @@ def load_glue(task: str, glue_dir: str | Path | None = None, dev_proxy_size: int
             warnings.warn(f"{t.name} {name} is partial: {info['rows']} rows, the official GLUE split has "
                           f"{info['official_rows']} ({info['file'] or info['source']})", stacklevel=2)
     if t is not AX and not any(name in splits for name in EVAL_SPLITS):
-        splits["train"], proxy = _hold_out(splits["train"], dev_proxy_size, seed)
+        splits["train"], proxy = hold_out(splits["train"], dev_proxy_size, seed)
         splits = {"train": splits["train"], "validation_proxy": proxy,
                   **{k: v for k, v in splits.items() if k != "train"}}
     return DatasetDict(splits)
@@ -134,10 +134,11 @@ def _load_hub(task: Task) -> dict[str, Dataset]:
     return splits
 
 
-def _hold_out(train: Dataset, size: int, seed: int) -> tuple[Dataset, Dataset]:
-    """(train without the held-out rows, the held-out rows): `size` rows drawn with `seed`."""
+def hold_out(train: Dataset, size: int, seed: int, split: str = "validation_proxy") -> tuple[Dataset, Dataset]:
+    """(train without the held-out rows, the held-out rows named `split`): `size` rows drawn with `seed`."""
     if not 0 < size < len(train):
-        raise ValueError(f"dev_proxy_size={size}: expected 1 to {len(train) - 1} "
+        setting = "dev_proxy_size" if split == "validation_proxy" else "tune_size"
+        raise ValueError(f"{setting}={size}: expected 1 to {len(train) - 1} "
                          f"(fewer than the {len(train)} training rows)")
     held = np.zeros(len(train), dtype=bool)
     held[np.random.default_rng(seed).permutation(len(train))[:size]] = True
@@ -145,7 +146,7 @@ def _hold_out(train: Dataset, size: int, seed: int) -> tuple[Dataset, Dataset]:
     kept = _describe(train.select(np.flatnonzero(~held)), **{**info, "rows": int((~held).sum()),
                                                                "proxy_seed": seed})
     proxy = _describe(train.select(np.flatnonzero(held)),
-                      **{**info, "split": "validation_proxy", "rows": size, "official_rows": None,
+                      **{**info, "split": split, "rows": size, "official_rows": None,
                          "partial": False, "proxy": True, "proxy_of": "train", "proxy_seed": seed,
                          "skipped_rows": []})
     return kept, proxy

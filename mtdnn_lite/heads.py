@@ -5,7 +5,10 @@ Every head reads the shared encoder's contextual embeddings `hidden` (Float[B,T,
 - `probabilities(output)`: class probabilities Float[B,C] (for regression, the score Float[B]);
 - `loss(output, batch)`: its training loss against batch["labels"].
 
-In the equations, x is the contextual embedding of the [CLS] token, hidden[:, 0].
+In the equations, x is the sequence's summary vector, read off `hidden` by `readout`: MT-DNN's x is the
+contextual embedding of the [CLS] token, hidden[:, 0] (``readout="cls"``, the default); ``readout="mean"``
+averages the real tokens instead, as sentence encoders such as all-MiniLM-L6-v2 were trained to be read
+(a named departure of the quick profile, see the README).
 """
 
 import torch
@@ -15,19 +18,37 @@ from torch import Tensor, nn
 from .tasks import Task, TaskType
 
 
+READOUTS = ("cls", "mean")
+
+
+def readout(hidden: Tensor, attention_mask: Tensor, kind: str = "cls") -> Tensor:
+    """The summary x of each sequence, Float[B,H].
+
+        cls:   x = h_[CLS] = hidden[:, 0]
+        mean:  x = Σ_t m_t h_t / Σ_t m_t      (m: the attention mask, 1 on real tokens)
+    """
+    if kind == "cls":
+        return hidden[:, 0]
+    if kind == "mean":
+        m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * m).sum(1) / m.sum(1).clamp_min(1.0)
+    raise ValueError(f"readout {kind!r}: expected one of {', '.join(READOUTS)}")
+
+
 class ClassificationHead(nn.Module):
     """Single-sentence classification (CoLA, SST-2); also pairwise classification when SAN is off.
 
         P_r(c|X) = softmax(W_SST^T · x)
     """
 
-    def __init__(self, hidden: int, num_labels: int, dropout: float):
+    def __init__(self, hidden: int, num_labels: int, dropout: float, readout: str = "cls"):
         super().__init__()
+        self.readout = readout  # how x is read off the encoder: see readout()
         self.dropout = nn.Dropout(dropout)
         self.W = nn.Linear(hidden, num_labels)  # W_SST
 
     def forward(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
-        x = self.dropout(hidden[:, 0])
+        x = self.dropout(readout(hidden, attention_mask, self.readout))
         return self.W(x)  # W_SST^T · x: the logits, Float[B,C]
 
     def probabilities(self, output: Tensor) -> Tensor:
@@ -43,13 +64,14 @@ class SimilarityHead(nn.Module):
         Sim(X_1, X_2) = w_STS^T · x
     """
 
-    def __init__(self, hidden: int, dropout: float):
+    def __init__(self, hidden: int, dropout: float, readout: str = "cls"):
         super().__init__()
+        self.readout = readout
         self.dropout = nn.Dropout(dropout)
         self.w = nn.Linear(hidden, 1)  # w_STS
 
     def forward(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
-        x = self.dropout(hidden[:, 0])
+        x = self.dropout(readout(hidden, attention_mask, self.readout))
         return self.w(x).squeeze(-1)  # Sim(X_1, X_2) = w_STS^T · x, Float[B]
 
     def probabilities(self, output: Tensor) -> Tensor:
@@ -159,14 +181,15 @@ class RankingHead(nn.Module):
     written out because torch's binary_cross_entropy refuses to run under CUDA autocast.)
     """
 
-    def __init__(self, hidden: int, dropout: float, gamma: float = 1.0):
+    def __init__(self, hidden: int, dropout: float, gamma: float = 1.0, readout: str = "cls"):
         super().__init__()
         self.gamma = gamma  # γ
+        self.readout = readout
         self.dropout = nn.Dropout(dropout)
         self.w = nn.Linear(hidden, 1)  # w_QNLI
 
     def forward(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
-        x = self.dropout(hidden[:, 0])
+        x = self.dropout(readout(hidden, attention_mask, self.readout))
         return torch.sigmoid(self.w(x).squeeze(-1))  # g(Q, A) = sigmoid(w_QNLI^T · x), Float[B]
 
     def probabilities(self, output: Tensor) -> Tensor:
@@ -186,17 +209,20 @@ class RankingHead(nn.Module):
         return torch.cat([ranking, pointwise]).mean()
 
 
-def build_head(task: Task, hidden: int, san: bool = True) -> nn.Module:
-    """The output layer MT-DNN gives `task`, with the task's dropout; san=False puts [CLS] classification
-    in place of SAN for the pairwise tasks."""
+def build_head(task: Task, hidden: int, san: bool = True, readout: str = "cls") -> nn.Module:
+    """The output layer MT-DNN gives `task`, with the task's dropout; san=False puts a classifier of x in
+    place of SAN for the pairwise tasks; `readout` says how the heads that read one vector x get it (SAN
+    reads every token, so it has no readout)."""
+    if readout not in READOUTS:
+        raise ValueError(f"readout {readout!r}: expected one of {', '.join(READOUTS)}")
     match task.type:
         case TaskType.SINGLE:
-            return ClassificationHead(hidden, task.num_labels, task.dropout)
+            return ClassificationHead(hidden, task.num_labels, task.dropout, readout)
         case TaskType.SIMILARITY:
-            return SimilarityHead(hidden, task.dropout)
+            return SimilarityHead(hidden, task.dropout, readout)
         case TaskType.PAIRWISE if san:
             return SANHead(hidden, task.num_labels, task.dropout)
         case TaskType.PAIRWISE:
-            return ClassificationHead(hidden, task.num_labels, task.dropout)
+            return ClassificationHead(hidden, task.num_labels, task.dropout, readout)
         case TaskType.RANKING:
-            return RankingHead(hidden, task.dropout)
+            return RankingHead(hidden, task.dropout, readout=readout)

@@ -355,7 +355,7 @@ def inference_costs(results_dir, runs_root, profile: Profile, glue_dir, examples
         student = refined if _finished(refined) else run_dir(runs_root, profile, "student")
         data = task_data(task, profile, glue_dir)
         split = next(iter(data.evals))
-        cost = inference_cost(student, teachers, task, subsample(data.evals[split], examples, profile.seed), pad,
+        cost = inference_cost(student, teachers, task, subsample(data.evals[split], examples, profile.data_seed), pad,
                               repeats=repeats)
         costs.append({**cost, "split": split})
     return costs, f"measured now on ≤{examples} dev examples per task, median of {repeats} passes"

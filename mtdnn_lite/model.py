@@ -20,16 +20,18 @@ class MTDNN(nn.Module):
     """The shared lexicon + Transformer encoder (l1, l2) and a task-specific head for each of `tasks`.
 
     A batch names its task in batch["task"]: the encoder reads its tokens and that task's head answers.
-    `san=False` gives the pairwise tasks [CLS] classification instead of the stochastic answer network.
+    `san=False` gives the pairwise tasks a classifier of x instead of the stochastic answer network;
+    `readout` is how the other heads read x off the encoder ("cls", MT-DNN's, or "mean"; heads.readout).
     """
 
-    def __init__(self, encoder: PreTrainedModel, tasks: Sequence[str], san: bool = True):
+    def __init__(self, encoder: PreTrainedModel, tasks: Sequence[str], san: bool = True, readout: str = "cls"):
         super().__init__()
         self.encoder = encoder
         self.tasks = tuple(get_task(name).name for name in tasks)
-        self.san = san
+        self.san, self.readout = san, readout
         hidden = encoder.config.hidden_size
-        self.heads = nn.ModuleDict({name: build_head(get_task(name), hidden, san) for name in self.tasks})
+        self.heads = nn.ModuleDict({name: build_head(get_task(name), hidden, san, readout)
+                                    for name in self.tasks})
 
     def head(self, task: str) -> nn.Module:
         """The output layer of `task` (any spelling that tasks.get_task accepts)."""
@@ -66,8 +68,8 @@ class MTDNN(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         save_model(self, str(directory / WEIGHTS))  # drops duplicates of shared (tied) tensors
-        config = {"tasks": list(self.tasks), "san": self.san, "encoder_config": self.encoder.config.to_dict(),
-                  "mtdnn_lite_version": package_version()}
+        config = {"tasks": list(self.tasks), "san": self.san, "readout": self.readout,
+                  "encoder_config": self.encoder.config.to_dict(), "mtdnn_lite_version": package_version()}
         (directory / CONFIG).write_text(json.dumps(config, indent=2))
 
     @classmethod
@@ -77,7 +79,8 @@ class MTDNN(nn.Module):
         if not ((directory / CONFIG).is_file() and (directory / WEIGHTS).is_file()):
             raise FileNotFoundError(f"{directory}: expected {CONFIG} and {WEIGHTS}, as MTDNN.save writes them")
         config = json.loads((directory / CONFIG).read_text())
-        model = cls(encoder_from_config(config["encoder_config"]), config["tasks"], config["san"])
+        model = cls(encoder_from_config(config["encoder_config"]), config["tasks"], config["san"],
+                    config.get("readout", "cls"))  # models saved before readout existed read [CLS]
         load_model(model, str(directory / WEIGHTS))
         return model.eval()
 

@@ -1,23 +1,40 @@
 """The optimiser and learning-rate schedule of MT-DNN (section 4.2), as in BERT.
 
-- Adamax, learning rate 5e-5;
+- Adamax, learning rate 5e-5 (``optimizer="adamax"``, the paper's);
 - weight decay 0.01 on the weight matrices, none on biases and LayerNorm weights;
 - the learning rate rises linearly from 0 over the first `warmup` fraction of steps, then decays
   linearly to 0 at the last step:  lr_t = lr · min(t / t_w, (T − t) / (T − t_w)).
+
+``optimizer="adamw"`` (Adam with decoupled weight decay) is the quick profile's named departure. The two
+differ in the denominator of the step, per parameter, with g_t the gradient:
+
+    Adamax:  u_t = max(β₂ · u_{t−1}, |g_t|)               step = lr · m̂_t / u_t
+    AdamW:   v_t = β₂ · v_{t−1} + (1 − β₂) · g_t²         step = lr · m̂_t / (√v̂_t + ε)
+
+One large gradient (STS-B's squared error on 0–5 labels starts near 9 where the cross-entropies start near
+1) sets Adamax's u for hundreds of steps (β₂ = 0.999), shrinking every later step of the parameters it
+touched; in Adam it enters v with weight 1 − β₂ and fades. Over the paper's tens of thousands of steps
+this hardly matters; in the quick profile's ~1,000 it decides whether multi-task learning learns at all
+(results/quick/ablation.md).
 """
 
 import torch
 from torch import nn
 
+OPTIMIZERS = {"adamax": torch.optim.Adamax, "adamw": torch.optim.AdamW}
 
-def adamax(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adamax:
-    """Adamax over `model`'s trainable parameters, without decay on biases and LayerNorm weights."""
+
+def build_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adamax or AdamW (`name`) over `model`'s trainable parameters, without decay on biases and LayerNorm."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
     decay, no_decay = [], []
-    for name, param in model.named_parameters():
+    for param_name, param in model.named_parameters():
         if param.requires_grad:
-            (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+            is_norm = param.ndim < 2 or "LayerNorm" in param_name or "layer_norm" in param_name
+            (no_decay if is_norm else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.Adamax(groups, lr=lr)
+    return OPTIMIZERS[name](groups, lr=lr)
 
 
 def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float):

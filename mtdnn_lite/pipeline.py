@@ -42,8 +42,8 @@ _DATA_CACHE: dict[tuple, TaskData] = {}
 
 def task_data(task: str, profile: Profile, glue_dir) -> TaskData:
     """`prepare_task`, once per process for the same task, data settings and GLUE directory."""
-    key = (task, profile.encoder, profile.max_train, profile.max_eval, profile.dev_proxy_size,
-           profile.max_length, profile.seed, str(glue_dir))
+    key = (task, profile.encoder, profile.max_train, profile.max_eval, profile.dev_proxy_size, profile.tune_size,
+           profile.max_length, profile.data_seed, str(glue_dir))
     if key not in _DATA_CACHE:
         _DATA_CACHE[key] = prepare_task(task, profile, load_tokenizer(profile.encoder), glue_dir)
     return _DATA_CACHE[key]
@@ -79,6 +79,12 @@ def _train(directory: Path, profile: Profile, stage: str, tasks: list[str], epoc
     return directory
 
 
+def new_model(profile: Profile, tasks: list[str]) -> MTDNN:
+    """A fresh MT-DNN for `tasks`: the profile's pretrained encoder (random init from its seed for "tiny"),
+    new heads of the profile's kind (SAN or not, readout)."""
+    return MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san, profile.readout)
+
+
 def _hash(run: Path) -> str:
     return read_json(run / "done.json")["config_hash"]
 
@@ -87,7 +93,7 @@ def run_st(profile: Profile, glue_dir, root="runs") -> list[Path]:
     """The single-task baseline: the pretrained encoder fine-tuned on each task alone."""
     return [_train(run_dir(root, profile, "st", task), profile, "st", [task], profile.epochs_st,
                    f"encoder:{profile.encoder}",
-                   lambda task=task: MTDNN(load_encoder(profile.encoder, profile.seed), [task], profile.san),
+                   lambda task=task: new_model(profile, [task]),
                    _data([task], profile, glue_dir))
             for task in profile.tasks]
 
@@ -102,7 +108,7 @@ def run_mtl(profile: Profile, glue_dir, root="runs") -> Path:
     tasks = list(profile.tasks)
     return _train(run_dir(root, profile, "mtl"), multitask(profile), "mtl", tasks, profile.epochs_mtl,
                   f"encoder:{profile.encoder}",
-                  lambda: MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san),
+                  lambda: new_model(profile, tasks),
                   _data(tasks, profile, glue_dir))
 
 
@@ -122,8 +128,8 @@ def _teacher_model(mtl: Path, task: str, dropout: float) -> MTDNN:
 
 def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]]:
     """MT-DNN-KD's teachers, K = `profile.teachers` per task with a teacher, each the MTL model fine-tuned on
-    the task with training seed seed + k (the data stay those of the profile's seed: a teacher never sees
-    the dev-proxy); and each task's ensemble scored in ``<root>/<profile>/ensemble/<task>``."""
+    the task with training seed seed + k (the data stay those of the profile's data_seed: a teacher never
+    sees the dev-proxy); and each task's ensemble scored in ``<root>/<profile>/ensemble/<task>``."""
     dropouts = profile.teacher_dropouts
     if dropouts is not None and len(dropouts) != profile.teachers:
         raise ValueError(f"profile {profile.name!r}: teacher_dropouts has {len(dropouts)} values, expected one "
@@ -138,7 +144,7 @@ def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]
                 run_dir(root, profile, "teacher", task) / str(k), profile.override(seed=profile.seed + k),
                 "teacher", [task], profile.epochs_teacher, f"mtl:{_hash(mtl)}",
                 lambda task=task, dropout=dropout: _teacher_model(mtl, task, dropout),
-                _data([task], profile, glue_dir), teacher=k, data_seed=profile.seed, dropout=dropout))
+                _data([task], profile, glue_dir), teacher=k, dropout=dropout))
         directory = run_dir(root, profile, "ensemble", task)
         config = {"stage": "ensemble", "tasks": [task], "profile": profile.name, "encoder": profile.encoder,
                   "teachers": _members(runs[task], root)}
@@ -184,7 +190,7 @@ def run_student(profile: Profile, glue_dir, root="runs") -> Path:
     tasks = list(profile.tasks)
     return _train(run_dir(root, profile, "student"), multitask(profile), "student", tasks, profile.epochs_student,
                   f"encoder:{profile.encoder}",
-                  lambda: MTDNN(load_encoder(profile.encoder, profile.seed), tasks, profile.san),
+                  lambda: new_model(profile, tasks),
                   _data(tasks, profile, glue_dir, soft_targets), **_kd_settings(profile, soft_targets))
 
 

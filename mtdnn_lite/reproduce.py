@@ -65,7 +65,7 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results") -> Pat
         split = next(iter(data.evals))
         teachers = sorted(p for p in run_dir(runs, profile, "teacher", task).iterdir() if (p / "done.json").is_file())
         cost = inference_cost(student_dir(runs, profile, task), teachers, task,
-                              subsample(data.evals[split], COST_EXAMPLES, profile.seed), pad)
+                              subsample(data.evals[split], COST_EXAMPLES, profile.data_seed), pad)
         costs.append({**cost, "split": split})
     if costs:
         write_cost(costs, out)

@@ -108,7 +108,7 @@ def _test_splits(task: str, glue_dir, profile: Profile) -> dict:
     with warnings.catch_warnings():  # train/dev partial-split warnings do not concern a submission
         warnings.simplefilter("ignore")
         try:
-            splits = load_glue(task, glue_dir, dev_proxy_size=profile.dev_proxy_size, seed=profile.seed)
+            splits = load_glue(task, glue_dir, dev_proxy_size=profile.dev_proxy_size, seed=profile.data_seed)
         except FileNotFoundError:
             return {}
     return {name: ds for name, ds in splits.items() if name.startswith("test")}

@@ -1,8 +1,13 @@
 """One task's data as a run uses it: the splits a profile asks for, tokenised, with their fingerprints.
 
-Where a profile caps the examples (`max_train`, `max_eval`), a seeded random subset is drawn, so that
-every stage and every rerun of a profile sees the same rows. A capped dev split is labeled by its size
-wherever its score is shown (`TaskData.info`).
+Where a profile caps the examples (`max_train`, `max_eval`), a random subset is drawn with the profile's
+`data_seed`, so that every stage, every training seed and every rerun of a profile sees the same rows. A
+capped dev split is labeled by its size wherever its score is shown (`TaskData.info`).
+
+Tuning split: with `tune_size` > 0, that many rows (at most a quarter of a task's training rows, so that
+WNLI keeps most of its 635) are held out of train (after the dev-proxy, if any, and before `max_train` is
+drawn) as ``validation_tune``, and a run is scored on it alone: settings are
+chosen there, and the dev sets the tables report are never read while choosing (the ablation does so).
 """
 
 from dataclasses import dataclass
@@ -11,7 +16,7 @@ from pathlib import Path
 import datasets
 from transformers import PreTrainedTokenizerBase
 
-from .data import eval_splits, fingerprint, load_glue, split_info
+from .data import eval_splits, fingerprint, hold_out, load_glue, split_info
 from .features import encode
 from .profiles import Profile
 
@@ -36,10 +41,16 @@ def prepare_task(task: str, profile: Profile, tokenizer: PreTrainedTokenizerBase
                  glue_dir: str | Path | None) -> TaskData:
     """Load `task` from `glue_dir` (or the hub), cap and tokenise the training and evaluation splits."""
     datasets.disable_progress_bars()  # tokenising takes seconds; the training bar is the one to watch
-    glue = load_glue(task, glue_dir, dev_proxy_size=profile.dev_proxy_size, seed=profile.seed)
-    raw = {"train": subsample(glue["train"], profile.max_train, profile.seed)}
-    for split in eval_splits(glue):
-        raw[split] = subsample(glue[split], profile.max_eval, profile.seed)
+    glue = load_glue(task, glue_dir, dev_proxy_size=profile.dev_proxy_size, seed=profile.data_seed)
+    if profile.tune_size:
+        size = min(profile.tune_size, len(glue["train"]) // 4)
+        glue["train"], glue["validation_tune"] = hold_out(glue["train"], size, profile.data_seed, "validation_tune")
+        evals = ["validation_tune"]
+    else:
+        evals = eval_splits(glue)
+    raw = {"train": subsample(glue["train"], profile.max_train, profile.data_seed)}
+    for split in evals:
+        raw[split] = subsample(glue[split], profile.max_eval, profile.data_seed)
     info = {}
     for split, ds in raw.items():
         meta = split_info(glue[split])

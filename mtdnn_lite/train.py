@@ -27,7 +27,7 @@ from . import kd
 from .evaluation import evaluate
 from .features import collate
 from .model import MTDNN
-from .optim import adamax, linear_warmup_decay
+from .optim import build_optimizer, linear_warmup_decay
 from .profiles import Profile
 from .runs import config_hash, environment, is_done, read_json, write_json, write_predictions
 from .sampler import epoch_plan, pack_batches
@@ -64,7 +64,7 @@ def train(run_dir: Path, config: dict, build_model: Callable[[], MTDNN], data: d
                for task, d in data.items()}
     rows = {task: d.train.to_list() for task, d in data.items()}
     steps_per_epoch = sum(map(len, batches.values())) // accelerator.num_processes
-    optimizer = adamax(model, profile.lr, profile.weight_decay)
+    optimizer = build_optimizer(model, profile.optimizer, profile.lr, profile.weight_decay)
     scheduler = linear_warmup_decay(optimizer, steps_per_epoch * epochs, profile.warmup)
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
