@@ -11,4 +11,6 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[dev]"
+command -v chromedriver >/dev/null || echo "note: tests/test_browser.py needs Chromium and its driver and is skipped" \
+    "without them: apt-get install -y chromium chromium-driver (as root; .ci/run does it)"
 .venv/bin/python -c "import torch, transformers, datasets; print(f'mtdnn_lite environment ready: torch {torch.__version__}, transformers {transformers.__version__}, datasets {datasets.__version__}')"

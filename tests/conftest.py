@@ -19,6 +19,25 @@ def pytest_configure(config):
         os.environ["GLUE_DIR"] = str(Path(config.invocation_params.dir, os.environ["GLUE_DIR"]).resolve())
 
 
+def pytest_collection_modifyitems(items):
+    """The browser test last: it opens the notebooks that tests/test_notebooks.py executed, and their runs."""
+    items.sort(key=lambda item: item.path.name == "test_browser.py")
+
+
+@pytest.fixture(scope="session")
+def shared_run_dirs(tmp_path_factory) -> dict[str, str]:
+    """One runs_dir and results_dir for every notebook of the session: a later notebook reuses the runs an
+    earlier one trained (each still trains what it needs when run alone)."""
+    root = tmp_path_factory.mktemp("notebook_runs")
+    return {"runs_dir": str(root / "runs"), "results_dir": str(root / "results")}
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory) -> Path:
+    """Where the notebook tests keep the executed copies of the notebooks, for the browser test to open."""
+    return tmp_path_factory.mktemp("executed_notebooks")
+
+
 @pytest.fixture(scope="session")
 def glue_dir() -> Path:
     path = Path(os.environ.get("GLUE_DIR", REPO.parent / "shared" / "glue")).resolve()

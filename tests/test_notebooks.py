@@ -112,14 +112,6 @@ def _this_python_kernel(monkeypatch):
         f"`{sys.executable} -m ipykernel install --sys-prefix` to give this environment its own kernelspec"
 
 
-@pytest.fixture(scope="session")
-def shared_run_dirs(tmp_path_factory) -> dict[str, str]:
-    """One runs_dir and results_dir for every notebook of the session: a later notebook reuses the runs an
-    earlier one trained (each still trains what it needs when run alone)."""
-    root = tmp_path_factory.mktemp("notebook_runs")
-    return {"runs_dir": str(root / "runs"), "results_dir": str(root / "results")}
-
-
 def notebook_parameters(path: Path, glue_dir, figures: Path, run_dirs: dict[str, str]) -> dict:
     """The tiny-profile parameters for `path`, only those its parameters cell declares: profile, glue_dir,
     figures_dir, the shared runs_dir/results_dir, and tasks=TRAINING_TASKS for the training notebooks (03 on;
@@ -132,11 +124,13 @@ def notebook_parameters(path: Path, glue_dir, figures: Path, run_dirs: dict[str,
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, shared_run_dirs, _this_python_kernel):
+def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, shared_run_dirs, executed_notebooks,
+                                          _this_python_kernel):
     figures = tmp_path / "figures"
     start = time.perf_counter()
-    # papermill raises PapermillExecutionError, naming the cell and the exception, when a cell fails
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name=KERNEL, cwd=str(path.parent),
+    # papermill raises PapermillExecutionError, naming the cell and the exception, when a cell fails; the executed
+    # copy is kept for the session (tests/test_browser.py opens it in JupyterLab)
+    papermill.execute_notebook(str(path), str(executed_notebooks / path.name), kernel_name=KERNEL, cwd=str(path.parent),
                                parameters=notebook_parameters(path, glue_dir, figures, shared_run_dirs),
                                progress_bar=False, execution_timeout=600)
     print(f"{path.name}: {time.perf_counter() - start:.1f} s on the tiny profile")
