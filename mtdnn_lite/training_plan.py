@@ -69,7 +69,8 @@ class TrainingPlan:
         counts = ", ".join(f"{s} ({sum(1 for r in self.runs if r[0] == s)} run(s))" for s in self.stages())
         if self.examples_per_second:
             time = f"about {duration(self.seconds)}"
-            basis = f"{self.examples:,} training examples at {self.examples_per_second:,.0f} examples/s, {self.speed_source}"
+            basis = (f"{self.examples:,} training examples at {self.examples_per_second:,.0f} examples/s, "
+                     f"{self.speed_source}")
         else:
             time, basis = "an unknown time", f"{self.examples:,} training examples, {self.speed_source}"
         return (f"missing runs of profile {self.profile}: {counts}; training them takes {time} (an estimate: "
@@ -156,7 +157,8 @@ def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan
                 plan.runs.append((stage, folder, epochs * sum(rows[t] for t in tasks)))
     speed = measured_speed(root, profile)
     if speed:
-        plan.examples_per_second, plan.speed_source = speed, f"measured over the finished runs under {Path(root) / profile.name}"
+        plan.examples_per_second = speed
+        plan.speed_source = f"measured over the finished runs under {Path(root) / profile.name}"
     elif profile.encoder in REFERENCE_SPEED:
         plan.examples_per_second = REFERENCE_SPEED[profile.encoder]
         plan.speed_source = f"encoder {profile.encoder} as measured on a 2-core CPU (training_plan.REFERENCE_SPEED)"

@@ -224,7 +224,8 @@ def widget_html(chrome, containing: str) -> str:
     """The text of the widget HTML output on view that contains `containing` ('' if none)."""
     from selenium.webdriver.common.by import By
 
-    found = chrome.find_elements(By.XPATH, f"//div[contains(@class, 'widget-html-content')][contains(., '{containing}')]")
+    xpath = f"//div[contains(@class, 'widget-html-content')][contains(., '{containing}')]"
+    found = chrome.find_elements(By.XPATH, xpath)
     return next((element.text for element in found if element.is_displayed()), "")
 
 
@@ -252,15 +253,16 @@ def test_notebook_07_runs_in_jupyterlab_and_its_widgets_respond(chrome, jupyterl
     open_notebook(chrome, jupyterlab, copy)
     run_all_cells(chrome)
 
+    saved_before = copy.stat().st_mtime_ns
     menu(chrome, "File", "docmanager:save")  # the outputs, as the browser's kernel made them
-    time.sleep(1)
-    nb = nbformat.read(copy, as_version=4)
-    errors = [f"{o.ename}: {o.evalue}" for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
-              if o.output_type == "error"]
+    wait_for(chrome, lambda: copy.stat().st_mtime_ns != saved_before, "File > Save")
+    code = [cell for cell in nbformat.read(copy, as_version=4).cells if cell.cell_type == "code"]
+    errors = [f"{o.ename}: {o.evalue}" for cell in code for o in cell.outputs if o.output_type == "error"]
     assert not errors, f"a cell of notebook 07 failed in JupyterLab: {errors}"
-    assert all(cell.execution_count for cell in nb.cells if cell.cell_type == "code"), "not every cell ran"
+    assert all(cell.execution_count for cell in code), "not every cell of notebook 07 ran"
 
-    task_box = chrome.find_element(By.XPATH, "//div[contains(@class, 'widget-dropdown')][.//label[text()='task']]//select")
+    task_box = chrome.find_element(By.XPATH,
+                                   "//div[contains(@class, 'widget-dropdown')][.//label[text()='task']]//select")
     tasks = [o.text for o in Select(task_box).options]
     assert tasks == ["CoLA", "RTE", "QNLI"], tasks
     shown = Select(task_box).first_selected_option.text  # the task the notebook's last cells chose
@@ -307,11 +309,12 @@ def test_notebook_07_runs_in_jupyterlab_and_its_widgets_respond(chrome, jupyterl
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem < "07"], ids=lambda p: p.stem)
 def test_notebook_figures_are_displayed_in_jupyterlab(path, chrome, jupyterlab, served, executed_notebooks, glue_dir,
-                                                      shared_run_dirs, tmp_path):
+                                                      shared_run_dirs, tmp_path, monkeypatch):
     from selenium.webdriver.common.by import By
 
     executed = executed_notebooks / path.name
-    if not executed.exists():  # run alone, without the notebook tests before it
+    if not executed.exists():  # run alone, without the notebook tests before it: this environment's kernel
+        monkeypatch.setenv("JUPYTER_PATH", str(Path(sys.prefix) / "share" / "jupyter"))
         papermill.execute_notebook(str(path), str(executed), kernel_name=KERNEL, cwd=str(path.parent),
                                    parameters=notebook_parameters(path, glue_dir, tmp_path / "figures",
                                                                   shared_run_dirs), progress_bar=False)
@@ -321,8 +324,8 @@ def test_notebook_figures_are_displayed_in_jupyterlab(path, chrome, jupyterlab, 
     images = chrome.execute_async_script("""
         const done = arguments[arguments.length - 1];
         const images = [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')];
-        Promise.all(images.map(i => i.decode().then(() => [i.src.slice(0, 22), i.naturalWidth], () => [i.src.slice(0, 22), 0])))
-            .then(done);""")
+        Promise.all(images.map(i => i.decode().then(() => i.naturalWidth, () => 0)
+                                              .then(width => [i.src.slice(0, 22), width]))).then(done);""")
     expected = len(EXPECTED_FIGURES[path.stem])
     assert len(images) >= expected, f"{path.name}: {len(images)} figures shown, expected at least {expected}"
     assert all(src == "data:image/png;base64," and width > 0 for src, width in images), images
