@@ -1,4 +1,8 @@
-"""Command line: python -m mtdnn_lite {train,evaluate,reproduce} --help"""
+"""Command line: python -m mtdnn_lite {train,evaluate,reproduce} --help
+
+A mistake of the user's (a missing or malformed file, a bad setting, missing runs) ends in one line,
+`error: ...` on stderr, and exit code 2; `--debug` shows the traceback instead.
+"""
 
 import argparse
 import ast
@@ -11,6 +15,22 @@ from . import pipeline, results
 from .pipeline import STAGES
 from .profiles import PROFILES, get_profile
 from .tasks import GLUE_TASKS, get_task
+from .train import NonFiniteLoss
+
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, KeyError, ImportError, NonFiniteLoss)
+"""What a user's mistake raises (files, settings, runs): reported in one line, not as a traceback."""
+
+
+class UsageError(ValueError):
+    """A command line that argparse cannot parse."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, its errors raised as UsageError (for `cli` to report in one line) instead of printed with the
+    usage text."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _setting(text: str) -> tuple[str, object]:
@@ -37,6 +57,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="override one profile setting, e.g. --set epochs_mtl=3 --set sampling=temperature "
                         "(repeatable; see mtdnn_lite/profiles.py for every setting)")
+    p.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
 
 
 def _profile(args):
@@ -47,7 +68,7 @@ def _profile(args):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mtdnn_lite",
+    parser = Parser(prog="python -m mtdnn_lite",
                                      description="MT-DNN and MT-DNN-KD on GLUE: train, evaluate, reproduce.")
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="run one stage of the paper's procedure",
@@ -74,6 +95,10 @@ def main(argv=None) -> int:
                                        "the student's inference cost against the ensemble, and stage times.")
     _common(p_rep)
     p_rep.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
+    p_rep.add_argument("--seeds", type=int, default=1,
+                       help="training seeds (default 1): seed, seed+1, …; the first seed's runs go to --runs, the "
+                            "others' to <runs>/seed<i>; writes seeds.md (mean ± sd) and comparisons.md (paired "
+                            "bootstrap intervals over all seeds)")
     p_abl = sub.add_parser("ablate", help="the paper's settings against the quick recipe, on a tuning split",
                            description="Train the single-task baseline and multi-task learning for every cell of "
                                        "the ablation grid (ablation.GRID: the paper's Adamax/[CLS]/SAN recipe, then "
@@ -100,16 +125,30 @@ def main(argv=None) -> int:
         return 0
     if args.command == "reproduce":
         from .reproduce import reproduce
-        out = reproduce(profile, args.glue_dir, args.runs, args.results)
+        out = reproduce(profile, args.glue_dir, args.runs, args.results, args.seeds)
         print(f"reproduction ({profile.name}) finished in {time.perf_counter() - start:.0f} s; results in {out}")
     table = results.scores_table(args.runs / profile.name)
     table = table[table.task.isin(profile.tasks)]
     if table.empty:
-        print(f"no finished runs under {args.runs / profile.name}")
-        return 1
+        raise FileNotFoundError(f"no finished runs of profile {profile.name} under {args.runs / profile.name}: "
+                                f"train them first (python -m mtdnn_lite reproduce --profile {profile.name})")
     print(results.stage_summary(table).round(2).to_string())
     return 0
 
 
+def cli(argv=None) -> int:
+    """`main`, with a user's mistake (USER_ERRORS) reported as one line `error: ...` on stderr and exit code 2;
+    with --debug, the exception propagates with its traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return main(argv)
+    except USER_ERRORS as e:
+        if "--debug" in argv:
+            raise
+        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .pipeline import run_mtl, run_st
+from .intervals import mean_sd
 from .profiles import Profile
 from .results import markdown_table, scores_table, stage_summary
 from .runs import read_json
@@ -84,12 +85,6 @@ def ablate(profile: Profile, glue_dir, runs="runs", results="results", seeds: in
     long.to_csv(out / "ablation.csv", index=False)
     (out / "ablation.md").write_text(ablation_markdown(long, profile, budget, seeds))
     return out / "ablation.md"
-
-
-def mean_sd(values: pd.Series) -> str:
-    """"mean ± sd" over seeds (sd with n − 1; "mean" alone for one seed)."""
-    values = values.dropna()
-    return f"{values.mean():.1f}" if len(values) < 2 else f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
 
 
 def ablation_table(long: pd.DataFrame) -> pd.DataFrame:

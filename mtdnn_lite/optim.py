@@ -47,3 +47,17 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warm
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def steps_after_a_spike(name: str, steps: int = 300, spike: float = 100.0) -> list[float]:
+    """|Δθ| of each step of optimiser `name` (lr 1, no decay) on one parameter whose gradient is `spike` at
+    the first step and 1 afterwards: how long one large gradient keeps shrinking the steps (notebook 08)."""
+    theta = torch.zeros(1, requires_grad=True)
+    step = OPTIMIZERS[name]([theta], lr=1.0, weight_decay=0.0)
+    sizes = []
+    for t in range(steps):
+        before = theta.detach().clone()
+        theta.grad = torch.tensor([spike if t == 0 else 1.0])
+        step.step()
+        sizes.append(float((theta.detach() - before).abs()))
+    return sizes

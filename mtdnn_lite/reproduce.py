@@ -17,30 +17,34 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import progress
 from .cost import inference_cost, write_cost
 from .encoder import load_tokenizer
+from .intervals import COMPARISONS, N_RESAMPLES, compare, mean_sd
 from .pipeline import RUNNERS, STAGES, run_dir, task_data
 from .profiles import Profile
-from .results import markdown_table, scores_table, write_tables
+from .results import markdown_table, scores_table, stage_summary, write_tables
 from .runs import read_json, write_json
 from .submission import finished_models, write_submission
 from .taskdata import subsample
-from .tasks import get_task
+from .tasks import GLUE_TASKS, get_task
+from .training_plan import duration, plan_training
 
 COST_EXAMPLES = 500  # dev examples timed per teacher task: enough for a stable examples/s
 
 
 def stage_times(root: Path) -> dict[str, dict]:
-    """{stage: {"runs": n, "train_seconds": s}} from the finished runs' metrics.json."""
+    """{stage: {"runs": n, "train_seconds": s, "eval_seconds": s}} from the finished runs' metrics.json."""
     times: dict[str, dict] = {}
     for done in sorted(Path(root).glob("**/done.json")):
         if not (done.parent / "model").is_dir():
             continue  # not a training run: an ensemble's scores or soft targets
         stage = read_json(done.parent / "config.json")["stage"]
         history = read_json(done.parent / "metrics.json")
-        entry = times.setdefault(stage, {"runs": 0, "train_seconds": 0.0})
+        entry = times.setdefault(stage, {"runs": 0, "train_seconds": 0.0, "eval_seconds": 0.0})
         entry["runs"] += 1
-        entry["train_seconds"] += sum(e.get("train_seconds", 0.0) for e in history)
+        for kind in ("train_seconds", "eval_seconds"):
+            entry[kind] += sum(e.get(kind, 0.0) for e in history)
     return {s: times[s] for s in STAGES if s in times}
 
 
@@ -49,10 +53,53 @@ def student_dir(root, profile: Profile, task: str) -> Path:
     return refined if (refined / "done.json").is_file() else run_dir(root, profile, "student")
 
 
-def reproduce(profile: Profile, glue_dir, runs="runs", results="results") -> Path:
-    """Run every stage of `profile` and write its results folder; returns that folder."""
-    for stage in STAGES:
-        RUNNERS[stage](profile, glue_dir, runs)
+def seed_runs(runs, index: int) -> Path:
+    """Where the `index`-th seed's runs live: `runs` itself for the first (the reference seed that the
+    notebooks read), ``<runs>/seed<index>`` for the others."""
+    return Path(runs) if index == 0 else Path(runs) / f"seed{index}"
+
+
+def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds: int = 1) -> Path:
+    """Run every stage of `profile` for `seeds` training seeds (profile.seed, profile.seed + 1, …) and write its
+    results folder; returns that folder.
+
+    The first seed's runs and tables are the reference (``<results>/<profile>/glue_dev.md`` …, read by the
+    notebooks); ``seeds.md`` gives the mean ± sd over the seeds of every system and task, and
+    ``comparisons.md`` the papers' comparisons with their paired bootstrap intervals over all seeds."""
+    if seeds < 1:
+        raise ValueError(f"--seeds {seeds}: expected at least 1")
+    profiles = [profile.override(seed=profile.seed + i) for i in range(seeds)]
+    roots = [seed_runs(runs, i) for i in range(seeds)]
+    plans = [plan_training(root, p, STAGES, glue_dir) for root, p in zip(roots, profiles)]
+    print(plan_text(profile, plans), flush=True)
+    with progress.overall(sum(plan.examples for plan in plans), f"reproduce {profile.name}, {seeds} seed(s)"):
+        for p, root in zip(profiles, roots):
+            for stage in STAGES:
+                RUNNERS[stage](p, glue_dir, root)
+    out = write_reference(profiles[0], glue_dir, roots[0], results)
+    profile_roots = [root / profile.name for root in roots]
+    seed_table = seed_scores(profile_roots, list(profile.tasks))
+    seed_table.to_csv(out / "seeds.csv", index=False)
+    (out / "seeds.md").write_text(seeds_markdown(seed_table, profile, seeds))
+    comparisons = pd.concat([compare(profile_roots, c, profile.tasks) for c in COMPARISONS])
+    comparisons.to_csv(out / "comparisons.csv", index=False)
+    (out / "comparisons.md").write_text(comparisons_markdown(comparisons, profile, seeds))
+    return out
+
+
+def plan_text(profile: Profile, plans) -> str:
+    """What a reproduction will train, per seed, and its estimated time."""
+    lines = [f"plan: profile {profile.name}, {len(plans)} seed(s), stages {' → '.join(STAGES)}"]
+    for i, plan in enumerate(plans):
+        lines.append(f"  seed {profile.seed + i}: {plan.summary()}")
+    seconds = sum(plan.seconds for plan in plans if plan.runs)
+    if seconds == seconds:  # not nan
+        lines.append(f"  in all about {duration(seconds)} of training, plus evaluation (an estimate)")
+    return "\n".join(lines)
+
+
+def write_reference(profile: Profile, glue_dir, runs: Path, results) -> Path:
+    """The first seed's tables: GLUE dev table, scores, submission, inference cost, stage times."""
     root, out = Path(runs) / profile.name, Path(results) / profile.name
     table = scores_table(root)
     write_tables(table[table.task.isin(profile.tasks)], results)
@@ -72,9 +119,61 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results") -> Pat
 
     times = stage_times(root)
     write_json(out / "stage_times.json", times)
-    rows = [{"stage": s, "runs": t["runs"], "training seconds": round(t["train_seconds"])} for s, t in times.items()]
+    rows = [{"stage": s, "runs": t["runs"], "training seconds": round(t["train_seconds"]),
+             "evaluation seconds": round(t["eval_seconds"])} for s, t in times.items()]
     (out / "stage_times.md").write_text(
-        f"# Training time per stage ({profile.name} profile)\n\nSummed over each stage's runs and epochs from their "
-        "metrics.json (training steps only; evaluation and data loading excluded).\n\n"
+        f"# Time per stage ({profile.name} profile, seed {profile.seed})\n\nSummed over each stage's runs and epochs "
+        "from their metrics.json: the training steps, and the dev evaluation after each epoch (0 for runs made "
+        "before it was recorded); data loading, soft targets and the tables excluded.\n\n"
         + markdown_table(pd.DataFrame(rows)) + "\n")
     return out
+
+
+def seed_scores(roots: list[Path], tasks: list[str]) -> pd.DataFrame:
+    """Every seed's task scores and average per stage: one row per seed, stage and task ("average" too)."""
+    frames = []
+    for i, root in enumerate(roots):
+        table = scores_table(root)
+        summary = stage_summary(table[table.task.isin(tasks)])
+        frames.append(summary.stack().rename("score").reset_index().assign(seed_index=i))
+    return pd.concat(frames, ignore_index=True)
+
+
+def seeds_markdown(table: pd.DataFrame, profile: Profile, seeds: int) -> str:
+    """The mean ± sd over seeds of every stage's task scores, in the papers' task order."""
+    columns = [t for t in (*GLUE_TASKS, "average") if t in set(table.task)]
+    rows = []
+    for stage in dict.fromkeys(table.stage):
+        cells = table[table.stage == stage]
+        row = {"stage": stage}
+        for task in columns:
+            values = cells[cells.task == task].score
+            row[task] = mean_sd(values) + ("" if len(values) == seeds else f" ({len(values)} seeds)")
+        rows.append(row)
+    return (f"# Mean ± sd over {seeds} seed(s) ({profile.name} profile)\n\n"
+            f"Made by `python -m mtdnn_lite reproduce --profile {profile.name} --seeds {seeds}`: training seeds "
+            f"{profile.seed}–{profile.seed + seeds - 1}, the same data (data_seed {profile.data_seed}). Task scores ×100 "
+            "(metrics averaged) on each task's dev split, dev-proxy where there is no labeled dev set (MNLI and QQP "
+            "here); sd over seeds (n − 1). `average` is the GLUE-style mean over the tasks of the stage.\n\n"
+            + markdown_table(pd.DataFrame(rows)) + "\n")
+
+
+def comparisons_markdown(table: pd.DataFrame, profile: Profile, seeds: int) -> str:
+    """Each comparison: Δ per task and on average with its 95 % interval and verdict, and a count of wins."""
+    parts = [f"# The papers' comparisons, with paired bootstrap intervals ({profile.name} profile, {seeds} seed(s))\n\n"
+             "Δ = A − B in task score ×100 on the same dev (or dev-proxy) examples, averaged over the seeds; "
+             f"[low, high]: the 95 % paired bootstrap interval over examples ({N_RESAMPLES} resamples, "
+             "`scipy.stats.bootstrap`, percentile; intervals.py); sd: Δ's sd over seeds. A Δ whose interval "
+             "contains 0 is no difference. Made by "
+             f"`python -m mtdnn_lite reproduce --profile {profile.name} --seeds {seeds}`.\n"]
+    for name, rows in table.groupby("comparison", sort=False):
+        tasks = rows[rows.task != "average"]
+        shown = pd.DataFrame({
+            "task": rows.task, "A": rows.a.round(1), "B": rows.b.round(1), "Δ": rows.delta.round(1),
+            "95 % interval": [f"[{lo:.1f}, {hi:.1f}]" for lo, hi in zip(rows.low, rows.high)],
+            "sd over seeds": rows.sd_seeds.round(1), "verdict": rows.verdict})
+        parts.append(f"## {name}\n\nA higher on {int((tasks.delta > 0).sum())} of {len(tasks)} tasks "
+                     f"(interval above 0 on {int((tasks.verdict == 'better').sum())}, below 0 on "
+                     f"{int((tasks.verdict == 'worse').sum())}).\n\n" + markdown_table(shown) + "\n")
+    return "\n".join(parts)
+

@@ -15,7 +15,7 @@ TASKS = ["CoLA", "RTE", "QNLI"]
 def reproduced(glue_dir, tmp_path_factory):
     base = tmp_path_factory.mktemp("reproduce")
     argv = ["reproduce", "--profile", "tiny", "--tasks", *TASKS, "--glue-dir", str(glue_dir),
-            "--runs", str(base / "runs"), "--results", str(base / "results"),
+            "--runs", str(base / "runs"), "--results", str(base / "results"), "--seeds", "2",
             "--set", "max_train=32", "--set", "max_eval=24"]
     assert main(argv) == 0
     return base / "results" / "tiny", argv
@@ -47,8 +47,30 @@ def test_submission_inference_cost_and_stage_times(reproduced):
     assert times["teacher"]["runs"] == 4  # 2 teachers × 2 teacher tasks
 
 
-def test_a_second_reproduce_reuses_every_run(reproduced, monkeypatch):
+def test_seeds_have_their_own_runs_a_mean_sd_table_and_the_comparisons(reproduced):
+    out, argv = reproduced
+    runs = out.parents[1] / "runs"
+    seed1 = json.loads((runs / "seed1" / "tiny" / "mtl" / "config.json").read_text())
+    assert seed1["seed"] == 1 and json.loads((runs / "tiny" / "mtl" / "config.json").read_text())["seed"] == 0
+    seeds = list(csv.DictReader((out / "seeds.csv").open()))
+    assert {r["seed_index"] for r in seeds} == {"0", "1"}
+    assert "±" in (out / "seeds.md").read_text()
+    comparisons = list(csv.DictReader((out / "comparisons.csv").open()))
+    names = {r["comparison"] for r in comparisons}
+    assert names == {"MT-DNN − single-task", "MT-DNN-KD − MT-DNN", "ensemble − best teacher"}
+    for r in comparisons:
+        assert float(r["low"]) <= float(r["delta"]) + 1e-9 and float(r["delta"]) <= float(r["high"]) + 1e-9
+        assert r["seeds"] == "2"
+    mt_dnn = {r["task"] for r in comparisons if r["comparison"] == "MT-DNN − single-task"}
+    assert mt_dnn == {*TASKS, "average"}
+    assert "95 % interval" in (out / "comparisons.md").read_text()
+
+
+def test_a_second_reproduce_plans_nothing_and_reuses_every_run(reproduced, monkeypatch, capsys):
     from mtdnn_lite import train
     _, argv = reproduced
     monkeypatch.setattr(train, "_train_epoch", lambda *a, **k: pytest.fail("a finished run was retrained"))
+    capsys.readouterr()
     assert main(argv) == 0
+    plan = capsys.readouterr().out
+    assert "plan: profile tiny, 2 seed(s)" in plan and plan.count("every run needed is finished") == 2

@@ -1,0 +1,31 @@
+"""One progress bar over a whole reproduction: the training examples done of those planned, with an ETA.
+
+`reproduce` opens it (`overall`) with the plan's count of examples still to train; the training loop moves it
+(`advance`) after every step, beside each epoch's own bar. Outside `overall`, `advance` does nothing, so a
+single `train` call shows only its epoch bars. The ETA is tqdm's: the remaining examples at the rate seen so
+far, evaluation included, since the rate is measured in wall-clock time.
+"""
+
+from contextlib import contextmanager
+
+from tqdm.auto import tqdm
+
+_bar: tqdm | None = None
+
+
+@contextmanager
+def overall(total: int, desc: str):
+    """A bar over `total` training examples, open for the duration of the `with` block."""
+    global _bar
+    _bar = tqdm(total=total, desc=desc, unit="ex", smoothing=0.05, mininterval=5.0)
+    try:
+        yield _bar
+    finally:
+        _bar.close()
+        _bar = None
+
+
+def advance(examples: int) -> None:
+    """Count `examples` more trained, on the open bar if there is one."""
+    if _bar is not None:
+        _bar.update(examples)

@@ -1,0 +1,210 @@
+"""Faults get one clear line and lose nothing: a run killed while it saves its checkpoint, an unreadable
+checkpoint, a bad `--set` value, and the command line's one-line errors (tiny profile, seconds)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mtdnn_lite import pipeline, train as train_module
+from mtdnn_lite.__main__ import cli
+from mtdnn_lite.glue_stats import resolve_glue_dir
+from mtdnn_lite.profiles import get_profile
+from mtdnn_lite.runs import read_json
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = {"tasks": ["MRPC", "STS-B"], "max_train": 48, "max_eval": 32, "epochs_mtl": 3}
+"""The multi-task run every test here interrupts: two tasks, 3 epochs of 6 steps."""
+
+DRIVER = """
+import json, sys, time
+from pathlib import Path
+from accelerate import Accelerator
+from mtdnn_lite import pipeline
+from mtdnn_lite.profiles import get_profile
+
+glue_dir, root, stop, marker, settings = sys.argv[1:]
+
+def pause():
+    Path(marker).write_text("killing time")
+    time.sleep(600)
+
+if stop == "save_state":  # in epoch 2's save: every file in checkpoint.tmp, its state.json not yet
+    real_save, saves = Accelerator.save_state, []
+    def save_state(self, *args, **kwargs):
+        result = real_save(self, *args, **kwargs)
+        saves.append(1)
+        if len(saves) == 2:
+            pause()
+        return result
+    Accelerator.save_state = save_state
+if stop == "swap":  # between the two renames of epoch 2's swap: no checkpoint, only .previous and .tmp
+    real_rename = Path.rename
+    def rename(self, target):
+        result = real_rename(self, target)
+        if Path(target).name == "checkpoint.previous":
+            pause()
+        return result
+    Path.rename = rename
+pipeline.run_mtl(get_profile("tiny", **json.loads(settings)), glue_dir, root)
+"""
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return get_profile("tiny", **SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def straight(profile, glue_dir, tmp_path_factory) -> list[dict]:
+    """The history of the run, uninterrupted."""
+    return read_json(pipeline.run_mtl(profile, glue_dir, tmp_path_factory.mktemp("straight")) / "metrics.json")
+
+
+def same_result(history: list[dict], straight: list[dict]) -> None:
+    assert [e["dev"] for e in history] == [e["dev"] for e in straight]
+    assert [e["train_loss"] for e in history] == [e["train_loss"] for e in straight]
+
+
+def interrupt_in_epoch(epoch: int, profile, glue_dir, root, monkeypatch) -> Path:
+    """Run until `epoch`'s evaluation, then stop it (KeyboardInterrupt); returns the run folder."""
+    real_evaluate, calls = train_module._evaluate, []
+
+    def evaluate(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise KeyboardInterrupt
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "_evaluate", evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_mtl(profile, glue_dir, root)
+    monkeypatch.setattr(train_module, "_evaluate", real_evaluate)
+    return root / "tiny" / "mtl"
+
+
+@pytest.mark.parametrize("stop", ["save_state", "swap"])
+def test_a_run_killed_while_it_saves_its_checkpoint_resumes_to_the_same_result(stop, profile, glue_dir, tmp_path,
+                                                                              straight, capsys):
+    marker = tmp_path / "saving"
+    process = subprocess.Popen([sys.executable, "-c", DRIVER, str(glue_dir), str(tmp_path), stop, str(marker),
+                                json.dumps(SETTINGS)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not marker.exists():
+        assert process.poll() is None, f"the driver ended before the save: {process.stdout.read().decode()[-3000:]}"
+        assert time.monotonic() < deadline, "the driver never reached epoch 2's checkpoint save"
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+
+    run = tmp_path / "tiny" / "mtl"
+    tmp, previous = train_module.checkpoint_folders(run / "checkpoint")
+    if stop == "save_state":  # the new checkpoint half written beside the old one
+        assert (run / "checkpoint" / "state.json").is_file() and tmp.is_dir() and not (tmp / "state.json").exists()
+        resumed_after = 1
+    else:  # killed between the renames: the new one complete in .tmp, the old one in .previous
+        assert not (run / "checkpoint").exists() and (tmp / "state.json").is_file() and previous.is_dir()
+        resumed_after = 2
+    capsys.readouterr()
+    history = read_json(pipeline.run_mtl(profile, glue_dir, tmp_path) / "metrics.json")
+    assert f"resuming after epoch {resumed_after} of 3" in capsys.readouterr().out
+    same_result(history, straight)
+    assert not any(p.exists() for p in (run / "checkpoint", tmp, previous))
+
+
+def test_an_unreadable_checkpoint_is_reported_and_the_run_restarts_from_scratch(profile, glue_dir, tmp_path,
+                                                                                 straight, monkeypatch):
+    run = interrupt_in_epoch(2, profile, glue_dir, tmp_path, monkeypatch)  # only epoch 1's checkpoint
+    weights = run / "checkpoint" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:5])  # truncated, as by a full disk
+    with pytest.warns(train_module.UnreadableCheckpoint,
+                      match=rf"{run}: checkpoint/ cannot be read \(SafetensorError: .*\); no readable checkpoint "
+                            r"left: training from scratch, epoch 1 of 3"):
+        history = read_json(pipeline.run_mtl(profile, glue_dir, tmp_path) / "metrics.json")
+    same_result(history, straight)
+
+
+def test_an_unreadable_checkpoint_falls_back_to_the_previous_one(profile, glue_dir, tmp_path, straight, monkeypatch):
+    run = interrupt_in_epoch(3, profile, glue_dir, tmp_path, monkeypatch)  # epoch 2's checkpoint, epoch 1's before
+    (run / "checkpoint" / "state.json").write_text('{"config_hash": ')
+    with pytest.warns(train_module.UnreadableCheckpoint,
+                      match=r"checkpoint/ cannot be read \(JSONDecodeError: .*\); resuming from checkpoint.previous/ "
+                            r"instead, after epoch 1 of 3"):
+        history = read_json(pipeline.run_mtl(profile, glue_dir, tmp_path) / "metrics.json")
+    same_result(history, straight)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"lr": "nope"}, "profile setting lr='nope': expected float (an int is accepted)"),
+    ({"epochs_mtl": 2.5}, "profile setting epochs_mtl=2.5: expected int"),
+    ({"san": 1}, "profile setting san=1: expected bool"),
+    ({"max_train": "all"}, "profile setting max_train='all': expected int | None"),
+    ({"tasks": ("CoLA", 3)}, "profile setting tasks=('CoLA', 3): expected tuple[str, ...]"),
+    ({"teacher_dropouts": 0.1}, "profile setting teacher_dropouts=0.1: expected tuple[float, ...] | None"),
+])
+def test_a_setting_of_the_wrong_type_is_one_line_naming_it(changes, message):
+    with pytest.raises(ValueError) as raised:
+        get_profile("tiny", **changes)
+    assert str(raised.value) == message
+
+
+def test_settings_of_the_right_type_are_kept_or_widened():
+    p = get_profile("tiny", lr=1, max_train=None, tasks=["CoLA"], teacher_dropouts=[0.1, 0, 0.3], lr_mtl=None)
+    assert (p.lr, p.max_train, p.tasks, p.teacher_dropouts, p.lr_mtl) == (1.0, None, ("CoLA",), (0.1, 0.0, 0.3), None)
+    assert type(p.lr) is float
+
+
+def broken_glue(tmp_path: Path, glue_dir: Path) -> Path:
+    """A GLUE folder whose CoLA train.tsv has a row with a label that is not 0 or 1."""
+    (tmp_path / "glue" / "CoLA").mkdir(parents=True)
+    rows = (glue_dir / "CoLA" / "train.tsv").read_text().splitlines()[:20]
+    rows[3] = "\t".join(rows[3].split("\t")[:1] + ["7"] + rows[3].split("\t")[2:])
+    (tmp_path / "glue" / "CoLA" / "train.tsv").write_text("\n".join(rows) + "\n")
+    return tmp_path / "glue"
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    (["--set", "lr=nope"], "error: profile setting lr='nope': expected float"),
+    (["--set", "lr"], "error: argument --set: expected KEY=VALUE, got 'lr' (see python -m mtdnn_lite train --help)"),
+    (["--set", "lrr=1"], "error: unknown profile setting(s) ['lrr']"),
+    (["--tasks", "COLAA"], "error: unknown GLUE task 'COLAA'"),
+    (["--glue-dir", "{tmp}/nowhere"], "error: no CoLA folder: expected {tmp}/nowhere/CoLA"),
+    (["--glue-dir", "{broken}"], "error: {broken}/CoLA/train.tsv line 4, field 'label': bad value '7'"),
+    (["--runs", "{tmp}/no-runs", "evaluate"], "error: no finished runs of profile tiny under {tmp}/no-runs/tiny"),
+])
+def test_a_users_mistake_on_the_command_line_is_one_line_and_exit_code_2(mistake, expected, glue_dir, tmp_path,
+                                                                         capsys):
+    fill = {"tmp": tmp_path, "broken": broken_glue(tmp_path, glue_dir) if "{broken}" in str(mistake) else ""}
+    mistake = [m.format(**fill) for m in mistake]
+    command = ["evaluate"] if mistake[-1] == "evaluate" else ["train", "--stage", "mtl"]
+    options = [m for m in mistake if m != "evaluate"]
+    argv = [*command, "--profile", "tiny", "--tasks", "CoLA", "--runs", str(tmp_path / "runs"),
+            "--glue-dir", str(glue_dir), *options]  # a later --tasks, --runs or --glue-dir wins
+    assert cli(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith(expected.format(**fill)), err
+    with pytest.raises(Exception) as raised:  # --debug: the exception itself, with its traceback
+        cli([*argv, "--debug"])
+    assert not isinstance(raised.value, SystemExit)
+
+
+def test_a_relative_glue_dir_is_read_from_where_it_was_set(glue_dir, tmp_path, monkeypatch):
+    """$GLUE_DIR relative to the shell's folder ($PWD) is found from a kernel working elsewhere (notebooks/);
+    a wrong one is one line that says what to do."""
+    monkeypatch.setenv("PWD", str(glue_dir.parent.parent))
+    monkeypatch.setenv("GLUE_DIR", os.path.relpath(glue_dir, glue_dir.parent.parent))
+    monkeypatch.chdir(tmp_path)
+    assert resolve_glue_dir() == glue_dir.resolve()
+    monkeypatch.setenv("GLUE_DIR", "no/such/glue")
+    with pytest.raises(FileNotFoundError, match=r"^GLUE_DIR=no/such/glue is not a directory \(looked for .*, "
+                                                r"relative to .*\): give the absolute path of a GLUE directory"):
+        resolve_glue_dir()
+    monkeypatch.delenv("GLUE_DIR")
+    assert resolve_glue_dir() is None  # the hub: no machine's folder is guessed

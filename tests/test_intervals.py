@@ -1,0 +1,85 @@
+"""Paired bootstrap intervals (intervals.py) on hand-made run folders whose differences are known."""
+
+import numpy as np
+import pytest
+
+from mtdnn_lite.intervals import COMPARISONS, compare, mean_sd, system_run, verdict
+from mtdnn_lite.runs import write_json, write_predictions
+
+MT_DNN_VS_ST = COMPARISONS[0]
+
+
+def make_run(folder, task, labels, predictions, split="validation", score=None):
+    """A finished run folder holding one task's predictions (and a final score, for best_teacher)."""
+    rows = [{"idx": i, "label": int(y), "prediction": int(p), "probabilities": [0.5, 0.5]}
+            for i, (y, p) in enumerate(zip(labels, predictions))]
+    write_predictions(folder, task, split, rows)
+    write_json(folder / "metrics.json", [{"dev": {task: {split: {"accuracy": score or 0.0}}}}])
+    write_json(folder / "done.json", {"config_hash": "x"})
+
+
+@pytest.fixture
+def labels():
+    return np.random.default_rng(0).integers(0, 2, 400)
+
+
+def test_identical_systems_differ_by_exactly_nothing(tmp_path, labels):
+    for stage in ("st", "refine"):
+        make_run(tmp_path / stage / "RTE", "RTE", labels, labels)
+    row = compare([tmp_path], MT_DNN_VS_ST, ["RTE"]).iloc[0]
+    assert (row.delta, row.low, row.high, row.verdict) == (0.0, 0.0, 0.0, "no difference")
+
+
+def test_a_clearly_better_system_has_an_interval_above_zero(tmp_path, labels):
+    worse = labels.copy()
+    worse[:120] = 1 - worse[:120]  # 30 % wrong
+    make_run(tmp_path / "st" / "RTE", "RTE", labels, worse)
+    make_run(tmp_path / "refine" / "RTE", "RTE", labels, labels)
+    row = compare([tmp_path], MT_DNN_VS_ST, ["RTE"]).iloc[0]
+    assert row.a == 100.0 and row.b == pytest.approx(70.0) and row.delta == pytest.approx(30.0)
+    assert 20 < row.low < 30 < row.high < 40 and row.verdict == "better"
+
+
+def test_a_small_difference_on_few_examples_is_no_difference(tmp_path, labels):
+    labels = labels[:60]
+    slightly = labels.copy()
+    slightly[:2] = 1 - slightly[:2]  # 2 of 60 examples
+    make_run(tmp_path / "st" / "RTE", "RTE", labels, slightly)
+    make_run(tmp_path / "refine" / "RTE", "RTE", labels, labels)
+    row = compare([tmp_path], MT_DNN_VS_ST, ["RTE"]).iloc[0]
+    assert row.delta == pytest.approx(100 * 2 / 60) and row.low <= 0 < row.high and row.verdict == "no difference"
+
+
+def test_seeds_and_tasks_average_and_sd(tmp_path, labels):
+    roots = [tmp_path / "s0", tmp_path / "s1"]
+    for root, wrong in zip(roots, (40, 80)):  # MT-DNN better by 10 points in seed 0, by 20 in seed 1
+        worse = labels.copy()
+        worse[:wrong] = 1 - worse[:wrong]
+        for task in ("RTE", "WNLI"):
+            make_run(root / "st" / task, task, labels, worse)
+            make_run(root / "refine" / task, task, labels, labels)
+    table = compare(roots, MT_DNN_VS_ST, ["RTE", "WNLI"]).set_index("task")
+    assert list(table.index) == ["RTE", "WNLI", "average"]
+    assert table.delta.tolist() == pytest.approx([15.0, 15.0, 15.0])
+    assert table.loc["RTE", "sd_seeds"] == pytest.approx(np.std([10, 20], ddof=1))
+    assert (table.verdict == "better").all() and table.loc["average", "seeds"] == 2
+
+
+def test_a_task_missing_a_run_is_left_out_and_other_examples_are_refused(tmp_path, labels):
+    make_run(tmp_path / "st" / "RTE", "RTE", labels, labels)
+    assert compare([tmp_path], MT_DNN_VS_ST, ["RTE"]).empty  # no refine run
+    make_run(tmp_path / "refine" / "RTE", "RTE", labels[::-1], labels)
+    with pytest.raises(ValueError, match="different examples"):
+        compare([tmp_path], MT_DNN_VS_ST, ["RTE"])
+
+
+def test_best_teacher_is_the_highest_scoring_one(tmp_path, labels):
+    for k, score in ((1, 60.0), (2, 75.0), (3, 70.0)):
+        make_run(tmp_path / "teacher" / "RTE" / str(k), "RTE", labels, labels, score=score)
+    assert system_run(tmp_path, "best_teacher", "RTE") == tmp_path / "teacher" / "RTE" / "2"
+    assert system_run(tmp_path, "student_refine", "RTE") is None
+
+
+def test_mean_sd_and_verdict():
+    assert mean_sd(np.array([1.0, 2.0, 3.0])) == "2.0 ± 1.0" and mean_sd(np.array([4.0])) == "4.0"
+    assert (verdict(0.1, 2), verdict(-2, -0.1), verdict(-1, 1)) == ("better", "worse", "no difference")
