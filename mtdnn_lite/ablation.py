@@ -123,3 +123,17 @@ def ablation_markdown(long: pd.DataFrame, profile: Profile, budget: dict, seeds:
             + markdown_table(ablation_table(long))
             + "\n\nFinal-epoch training loss of the multi-task model per task (mean over seeds; chance: "
               "ln 2 = 0.693 for two classes, ln 3 = 1.099 for MNLI):\n\n" + markdown_table(loss_table(long)) + "\n")
+
+
+def describe(long: pd.DataFrame) -> str:
+    """One Markdown line per cell: its single-task and MTL averages and MTL − single-task, mean ± sd over seeds,
+    called a difference only where |Δ| exceeds the seeds' sd."""
+    per_seed = long.groupby(["cell", "stage", "seed"], sort=False).score.mean().unstack("stage")
+    lines = []
+    for cell, seeds in per_seed.groupby("cell", sort=False):
+        gap = seeds["mtl"] - seeds["st"]
+        d, sd = gap.mean(), gap.std(ddof=1)
+        call = "no difference" if abs(d) <= (sd if sd == sd else 0) else ("MTL helps" if d > 0 else "MTL hurts")
+        lines.append(f"- `{cell}`: single-task {seeds['st'].mean():.1f}, MTL {seeds['mtl'].mean():.1f}: "
+                     f"MTL − single-task {d:+.1f} ± {sd:.1f} → {call}")
+    return "\n".join(lines)

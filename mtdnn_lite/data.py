@@ -134,10 +134,11 @@ def _load_hub(task: Task) -> dict[str, Dataset]:
     return splits
 
 
-def hold_out(train: Dataset, size: int, seed: int, split: str = "validation_proxy") -> tuple[Dataset, Dataset]:
-    """(train without the held-out rows, the held-out rows named `split`): `size` rows drawn with `seed`."""
+def hold_out(train: Dataset, size: int, seed: int, split: str = "validation_proxy",
+             setting: str = "dev_proxy_size") -> tuple[Dataset, Dataset]:
+    """(train without the held-out rows, the held-out rows named `split`): `size` rows drawn with `seed`;
+    `setting` is the profile setting that asked for `size`, named in the error when it does not fit."""
     if not 0 < size < len(train):
-        setting = "dev_proxy_size" if split == "validation_proxy" else "tune_size"
         raise ValueError(f"{setting}={size}: expected 1 to {len(train) - 1} "
                          f"(fewer than the {len(train)} training rows)")
     held = np.zeros(len(train), dtype=bool)

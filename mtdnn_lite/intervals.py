@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.stats import bootstrap
 
 from .metrics import task_metrics, task_score
+from .pipeline import student_dir
 from .runs import read_json, read_predictions
 from .tasks import GLUE_TASKS
 
@@ -49,15 +50,14 @@ COMPARISONS = (
 def system_run(root: Path, system: str, task: str) -> Path | None:
     """The finished run folder of `system` for `task` under a profile's runs `root`, or None.
 
-    "student_refine" falls back to the student itself (as results.SYSTEMS does, for epochs_student_refine
-    = 0); "best_teacher" is the teacher of `task` with the highest score on its first evaluation split."""
+    "student_refine" is MT-DNN-KD's run (pipeline.student_dir: the student itself where it was not refined);
+    "best_teacher" is the teacher of `task` with the highest score on its first evaluation split."""
     root = Path(root)
     if system == "best_teacher":
         teachers = [t for t in sorted((root / "teacher" / task).glob("*")) if (t / "done.json").is_file()]
         return max(teachers, key=lambda t: _final_score(t, task), default=None)
-    candidates = {"student_refine": [root / "student_refine" / task, root / "student"],
-                  "mtl": [root / "mtl"], "student": [root / "student"]}.get(system, [root / system / task])
-    return next((c for c in candidates if (c / "done.json").is_file()), None)
+    run = student_dir(root, task) if system == "student_refine" else root / system / task
+    return run if (run / "done.json").is_file() else None
 
 
 def _final_score(run: Path, task: str) -> float:

@@ -23,7 +23,7 @@ from .data import EVAL_SPLITS, split_label
 from .encoder import load_tokenizer
 from .heads import build_head
 from .metrics import task_score
-from .pipeline import run_dir, task_data
+from .pipeline import run_dir, student_dir, task_data
 from .profiles import Profile
 from .results import SYSTEMS, scores_table
 from .runs import read_json, read_predictions
@@ -351,8 +351,7 @@ def inference_costs(results_dir, runs_root, profile: Profile, glue_dir, examples
         return (costs if isinstance(costs, list) else costs["costs"]), f"read from {stored}"
     pad, costs = load_tokenizer(profile.encoder).pad_token_id, []
     for task, teachers in teacher_runs(runs_root, profile).items():
-        refined = run_dir(runs_root, profile, "student_refine", task)
-        student = refined if _finished(refined) else run_dir(runs_root, profile, "student")
+        student = student_dir(Path(runs_root) / profile.name, task)
         data = task_data(task, profile, glue_dir)
         split = next(iter(data.evals))
         cost = inference_cost(student, teachers, task, subsample(data.evals[split], examples, profile.data_seed), pad,

@@ -79,6 +79,13 @@ def _train(directory: Path, profile: Profile, stage: str, tasks: list[str], epoc
     return directory
 
 
+def student_dir(profile_root, task: str) -> Path:
+    """MT-DNN-KD's run for `task` under a profile's runs folder ``<root>/<profile>``: the student refined on the
+    task where that run is finished, else the student itself (as with epochs_student_refine = 0)."""
+    refined = Path(profile_root) / "student_refine" / task
+    return refined if (refined / "done.json").is_file() else Path(profile_root) / "student"
+
+
 def new_model(profile: Profile, tasks: list[str]) -> MTDNN:
     """A fresh MT-DNN for `tasks`: the profile's pretrained encoder (random init from its seed for "tiny"),
     new heads of the profile's kind (SAN or not, readout)."""

@@ -21,7 +21,7 @@ from . import progress
 from .cost import inference_cost, write_cost
 from .encoder import load_tokenizer
 from .intervals import COMPARISONS, N_RESAMPLES, compare, mean_sd
-from .pipeline import RUNNERS, STAGES, run_dir, task_data
+from .pipeline import RUNNERS, STAGES, run_dir, student_dir, task_data
 from .profiles import Profile
 from .results import markdown_table, scores_table, stage_summary, write_tables
 from .runs import read_json, write_json
@@ -46,11 +46,6 @@ def stage_times(root: Path) -> dict[str, dict]:
         for kind in ("train_seconds", "eval_seconds"):
             entry[kind] += sum(e.get(kind, 0.0) for e in history)
     return {s: times[s] for s in STAGES if s in times}
-
-
-def student_dir(root, profile: Profile, task: str) -> Path:
-    refined = run_dir(root, profile, "student_refine", task)
-    return refined if (refined / "done.json").is_file() else run_dir(root, profile, "student")
 
 
 def seed_runs(runs, index: int) -> Path:
@@ -111,7 +106,7 @@ def write_reference(profile: Profile, glue_dir, runs: Path, results) -> Path:
         data = task_data(task, profile, glue_dir)
         split = next(iter(data.evals))
         teachers = sorted(p for p in run_dir(runs, profile, "teacher", task).iterdir() if (p / "done.json").is_file())
-        cost = inference_cost(student_dir(runs, profile, task), teachers, task,
+        cost = inference_cost(student_dir(root, task), teachers, task,
                               subsample(data.evals[split], COST_EXAMPLES, profile.data_seed), pad)
         costs.append({**cost, "split": split})
     if costs:

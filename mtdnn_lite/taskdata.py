@@ -44,7 +44,8 @@ def prepare_task(task: str, profile: Profile, tokenizer: PreTrainedTokenizerBase
     glue = load_glue(task, glue_dir, dev_proxy_size=profile.dev_proxy_size, seed=profile.data_seed)
     if profile.tune_size:
         size = min(profile.tune_size, len(glue["train"]) // 4)
-        glue["train"], glue["validation_tune"] = hold_out(glue["train"], size, profile.data_seed, "validation_tune")
+        glue["train"], glue["validation_tune"] = hold_out(glue["train"], size, profile.data_seed, "validation_tune",
+                                                          "tune_size")
         evals = ["validation_tune"]
     else:
         evals = eval_splits(glue)

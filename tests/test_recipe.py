@@ -88,3 +88,15 @@ def test_the_quick_profile_names_its_departures():
     quick, full = get_profile("quick"), get_profile("full")
     assert (quick.optimizer, quick.readout, quick.lr, quick.san) == ("adamw", "mean", 1e-4, True)
     assert (full.optimizer, full.readout, full.lr, full.san) == ("adamax", "cls", 5e-5, True)  # the paper's
+
+
+def test_ablation_describe_calls_a_difference_only_beyond_the_seeds_sd():
+    import pandas as pd
+    from mtdnn_lite.ablation import describe
+    rows = [{"cell": "a", "stage": s, "seed": seed, "task": "RTE", "score": v}
+            for s, seed, v in (("st", 0, 50), ("st", 1, 52), ("mtl", 0, 60), ("mtl", 1, 61))]
+    rows += [{"cell": "b", "stage": s, "seed": seed, "task": "RTE", "score": v}
+             for s, seed, v in (("st", 0, 50), ("st", 1, 52), ("mtl", 0, 49), ("mtl", 1, 55))]
+    lines = describe(pd.DataFrame(rows)).splitlines()
+    assert lines[0] == "- `a`: single-task 51.0, MTL 60.5: MTL − single-task +9.5 ± 0.7 → MTL helps"
+    assert lines[1].endswith("+1.0 ± 2.8 → no difference")
