@@ -15,10 +15,13 @@ from .tasks import get_task
 
 
 @torch.no_grad()
-def predict(model: MTDNN, task: str, encoded, pad_token_id: int, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities Float[N, C] (STS-B: scores Float[N]) for every row of an encoded split."""
+def predict(model: MTDNN, task: str, encoded, pad_token_id: int, batch_size: int = 64,
+            mixed_precision: str = "no") -> np.ndarray:
+    """Class probabilities Float[N, C] (STS-B: scores Float[N]) for every row of an encoded split; with
+    `mixed_precision` "bf16" or "fp16" (accelerate's names) the forward pass runs under that autocast."""
     model.eval()
     device = next(model.parameters()).device
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mixed_precision)
     rows = encoded.to_list()
     order = np.argsort([r["length"] for r in rows], kind="stable")
     outputs = [None] * len(rows)
@@ -26,7 +29,8 @@ def predict(model: MTDNN, task: str, encoded, pad_token_id: int, batch_size: int
         chunk = order[start:start + batch_size]
         batch = collate(task, [rows[i] for i in chunk], pad_token_id)
         batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
-        probs = model.probabilities(batch).float().cpu().numpy()
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            probs = model.probabilities(batch).float().cpu().numpy()
         for i, p in zip(chunk, probs):
             outputs[i] = p
     return np.stack(outputs)
@@ -42,10 +46,12 @@ def score_split(task: str, probabilities: np.ndarray, encoded) -> tuple[dict, li
     return task_metrics(task, predictions, labels), rows
 
 
-def evaluate(model: MTDNN, task: str, evals: dict, pad_token_id: int) -> tuple[dict, dict]:
-    """Metrics per evaluation split {split: {metric: value}}, and prediction rows per split."""
+def evaluate(model: MTDNN, task: str, evals: dict, pad_token_id: int,
+             mixed_precision: str = "no") -> tuple[dict, dict]:
+    """Metrics per evaluation split {split: {metric: value}}, and prediction rows per split (forward passes under
+    `mixed_precision`, as in `predict`)."""
     scores, predictions = {}, {}
     for split, encoded in evals.items():
-        probabilities = predict(model, task, encoded, pad_token_id)
+        probabilities = predict(model, task, encoded, pad_token_id, mixed_precision=mixed_precision)
         scores[split], predictions[split] = score_split(task, probabilities, encoded)
     return scores, predictions

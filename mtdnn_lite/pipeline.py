@@ -20,8 +20,6 @@ settings is reused; a later stage names the run it starts from in its own settin
 
 from pathlib import Path
 
-from accelerate import PartialState
-
 from . import kd
 from .encoder import load_encoder, load_tokenizer
 from .evaluation import predict
@@ -30,7 +28,7 @@ from .profiles import Profile
 from .runs import is_done, read_json
 from .taskdata import TaskData, prepare_task
 from .tasks import get_task
-from .train import train
+from .train import processes, train
 
 STAGES = ("st", "mtl", "refine", "teacher", "soft_targets", "student", "student_refine")
 
@@ -155,7 +153,7 @@ def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]
         directory = run_dir(root, profile, "ensemble", task)
         config = {"stage": "ensemble", "tasks": [task], "profile": profile.name, "encoder": profile.encoder,
                   "teachers": _members(runs[task], root)}
-        with PartialState().main_process_first():
+        with processes().main_process_first():
             if not is_done(directory, config):
                 kd.score_ensemble(directory, config, runs[task], task_data(task, profile, glue_dir))
     return runs
@@ -168,7 +166,7 @@ def _members(teachers: list[Path], root) -> list[dict]:
 def run_soft_targets(profile: Profile, glue_dir, root="runs") -> dict[str, Path]:
     """The teacher ensemble's class probabilities Q for every training example of each task with a teacher,
     computed once (runs ``teacher`` first if needed); {task: the folder holding them}."""
-    state, pad = PartialState(), load_tokenizer(profile.encoder).pad_token_id
+    state, pad = processes(), load_tokenizer(profile.encoder).pad_token_id
     folders = {}
     for task, teachers in run_teacher(profile, glue_dir, root).items():
         data = task_data(task, profile, glue_dir)
@@ -177,7 +175,8 @@ def run_soft_targets(profile: Profile, glue_dir, root="runs") -> dict[str, Path]
                   "fingerprint": data.info["train"]["fingerprint"], "teachers": _members(teachers, root)}
         with state.main_process_first():
             if not is_done(directory, config):
-                members = [predict(MTDNN.load(t / "model").to(state.device), task, data.train, pad) for t in teachers]
+                members = [predict(MTDNN.load(t / "model").to(state.device), task, data.train, pad,
+                                   mixed_precision=profile.mixed_precision) for t in teachers]
                 kd.write_soft_targets(directory, config, kd.ensemble_probabilities(members), data)
     return folders
 

@@ -14,11 +14,21 @@ the last complete checkpoint, which the next start finds (`recover_checkpoint`).
 be read (a truncated file, say) is reported, naming the run, and the run resumes from the previous one, or
 from scratch, and says which.
 
-Built on `accelerate`: the same code runs on a CPU, on one GPU with bf16/fp16, and on several GPUs
-(`accelerate launch -m mtdnn_lite train ...`), each process taking its share of every epoch's batches.
+Built on `accelerate`: the same code runs on a CPU, on one GPU with bf16/fp16, and on several processes
+(`accelerate launch --num_processes P -m mtdnn_lite train ...`, GPUs or CPU cores): each optimiser step then
+trains P of the epoch's mini-batches at once, one per process, and averages their gradients (`process_share`),
+so an epoch has 1/P as many steps and every batch is still trained once per epoch.
+
+Where the time goes (a step on the quick profile's CPU: forward, backward and the optimiser's update), and
+what the loop does about each kind of overhead:
+- every mini-batch of a run is padded into tensors once, on the device (`collate_batches`), since the batches
+  of a run are fixed (Algorithm 1's D_t) and only their order changes from epoch to epoch;
+- the losses stay on the device, read back every `SYNC_EVERY` steps (a host sync per step stalls a GPU);
+- AdamW is one fused kernel (optim.FUSED), and the forward passes run under the profile's autocast.
 """
 
 import math
+import os
 import pickle
 import shutil
 import time
@@ -28,7 +38,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator, DistributedDataParallelKwargs, PartialState
-from accelerate.utils import set_seed
+from accelerate.utils import parse_flag_from_env, set_seed
 from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
@@ -51,8 +61,20 @@ class UnreadableCheckpoint(UserWarning):
     """A run's checkpoint could not be read; the run went on from an older one or from scratch."""
 
 
+SYNC_EVERY = 50
+"""Steps between two reads of the losses from the device: the progress bar's loss and the non-finite check."""
+
 UNREADABLE = (OSError, EOFError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError, SafetensorError)
 """What reading a damaged checkpoint raises (truncated or missing files, bad JSON, torch.load errors)."""
+
+
+def processes() -> PartialState:
+    """accelerate's state of the processes (which one this is, how many), made on the CPU where asked for: by
+    `accelerate launch --cpu` (ACCELERATE_USE_CPU), or by several processes launched on a machine without a GPU,
+    which then meet over gloo. (accelerate's Accelerator reads the flag, its PartialState does not; the first
+    state made is the one every later PartialState() and Accelerator shares.)"""
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU") or (several and not torch.cuda.is_available()))
 
 
 def checkpoint_folders(checkpoint: Path) -> tuple[Path, Path]:
@@ -150,21 +172,20 @@ def train(run_dir: Path, config: dict, build_model: Callable[[], MTDNN], data: d
     if is_done(run_dir, config):
         return read_json(run_dir / "metrics.json")
     checkpoint = run_dir / "checkpoint"
-    if PartialState().is_main_process:
+    if processes().is_main_process:
         recover_checkpoint(checkpoint)
         for folder in (checkpoint, checkpoint_folders(checkpoint)[1]):
             if folder.exists() and not _same_settings(folder, config):
                 shutil.rmtree(folder)  # settings changed: the old epochs belong to another run
-    PartialState().wait_for_everyone()
-    write_json(run_dir / "config.json", {**config, "config_hash": config_hash(config)})
-    write_json(run_dir / "environment.json", environment())
-    write_json(run_dir / "data.json", {task: d.info for task, d in data.items()})
+        write_json(run_dir / "config.json", {**config, "config_hash": config_hash(config)})
+        write_json(run_dir / "environment.json", {**environment(), "processes": processes().num_processes})
+        write_json(run_dir / "data.json", {task: d.info for task, d in data.items()})
+    processes().wait_for_everyone()
 
     batches = {task: pack_batches(d.train["length"], profile.batch_size, profile.seed,
                                   d.train["group"] if "group" in d.train.column_names else None)
                for task, d in data.items()}
-    rows = {task: d.train.to_list() for task, d in data.items()}
-    steps_per_epoch = sum(map(len, batches.values())) // PartialState().num_processes
+    steps_per_epoch = math.ceil(sum(map(len, batches.values())) / processes().num_processes)
 
     def start():
         """The model, accelerator, optimiser and schedule of epoch 1, from the seed."""
@@ -185,13 +206,13 @@ def train(run_dir: Path, config: dict, build_model: Callable[[], MTDNN], data: d
         history = []
     elif history:
         accelerator.print(f"{run_dir}: resuming after epoch {len(history)} of {epochs}")
+    collated = collate_batches(data, batches, pad_token_id, accelerator.device)
     for epoch in range(len(history), epochs):
         plan = epoch_plan(batches, epoch, profile.seed, profile.sampling, profile.temperature)
-        plan = plan[accelerator.process_index::accelerator.num_processes][:steps_per_epoch]
-        losses = _train_epoch(model, optimizer, scheduler, accelerator, plan, rows, pad_token_id, profile,
+        losses = _train_epoch(model, optimizer, scheduler, accelerator, plan, collated, profile,
                               desc=f"{run_dir.name} epoch {epoch + 1}/{epochs}")
         evaluated = time.perf_counter()
-        scores = _evaluate(accelerator, model, data, pad_token_id, run_dir)
+        scores = _evaluate(accelerator, model, data, pad_token_id, run_dir, profile.mixed_precision)
         history.append({"epoch": epoch + 1, **losses, **scores, "eval_seconds": time.perf_counter() - evaluated})
         save_checkpoint(accelerator, checkpoint, {"config_hash": config_hash(config), "history": history})
         if accelerator.is_main_process:
@@ -207,46 +228,94 @@ def train(run_dir: Path, config: dict, build_model: Callable[[], MTDNN], data: d
     return history
 
 
-def _train_epoch(model, optimizer, scheduler, accelerator, plan, rows, pad_token_id, profile, desc) -> dict:
-    """One pass over `plan`'s (task, batch) steps; returns mean loss per task and throughput."""
+def collate_batches(data: dict[str, TaskData], batches: dict[str, list[list[int]]], pad_token_id: int,
+                    device) -> dict[str, dict[int, dict]]:
+    """Every mini-batch of every task, collated (features.collate) and moved to `device` once for the whole run:
+    {task: {the batch's first row: the batch}} (a task's batches partition its rows, so a first row names one)."""
+    collated = {}
+    for task, task_batches in batches.items():
+        rows = data[task].train.to_list()
+        collated[task] = {}
+        for batch_rows in task_batches:
+            batch = collate(task, [rows[i] for i in batch_rows], pad_token_id)
+            collated[task][batch_rows[0]] = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    return collated
+
+
+def process_share(plan: list, process: int, processes: int) -> list[tuple[int, float]]:
+    """Which of the epoch's `plan` steps process `process` of `processes` trains: [(index into plan, weight)].
+
+    Optimiser step r trains the plan's batches r·P … r·P + P − 1 at once, batch r·P + p on process p, and
+    averages their gradients. The last round may have fewer batches, n < P: a process without one trains the
+    round's first batch with weight 0 (every process must take part in a step), and the others weigh theirs
+    P / n, so that the step's gradient is still the mean over the n batches. One process: every step, weight 1.
+    """
+    share = []
+    for start in range(0, len(plan), processes):
+        n = min(processes, len(plan) - start)
+        share.append((start + process, processes / n) if process < n else (start, 0.0))
+    return share
+
+
+def _train_epoch(model, optimizer, scheduler, accelerator, plan, collated, profile, desc) -> dict:
+    """One pass over the epoch's `plan` (this process's share of it); returns mean loss per task and throughput,
+    over every process's steps."""
     model.train()
     unwrapped = accelerator.unwrap_model(model)
-    totals: dict[str, list[float]] = {}
+    share = process_share(plan, accelerator.process_index, accelerator.num_processes)
+    losses = torch.zeros(len(share), device=accelerator.device)
     examples, start = 0, time.perf_counter()
-    bar = tqdm(plan, desc=desc, disable=not accelerator.is_local_main_process, mininterval=1.0)
-    for step, (task, batch_rows) in enumerate(bar):
-        batch = collate(task, [rows[task][i] for i in batch_rows], pad_token_id)
-        batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    bar = tqdm(share, desc=desc, disable=not accelerator.is_local_main_process, mininterval=1.0)
+    for step, (index, weight) in enumerate(bar):
+        task, batch_rows = plan[index]
+        batch = collated[task][batch_rows[0]]
         with accelerator.autocast():
             head, output = unwrapped.head(task), model(batch)
             loss = (kd.distillation_loss(head, output, batch, profile.kd_weight, profile.kd_temperature)
                     if "soft_targets" in batch else head.loss(output, batch))
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(f"loss is {loss.item()} on task {task} at step {step + 1} of {desc}; "
-                                "lower the learning rate or check that task's labels")
-        accelerator.backward(loss)
+        accelerator.backward(loss * weight if weight != 1.0 else loss)
         accelerator.clip_grad_norm_(model.parameters(), profile.clip)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        totals.setdefault(task, []).append(loss.item())
-        examples += len(batch_rows)
-        progress.advance(len(batch_rows))
-        bar.set_postfix(task=task, loss=f"{loss.item():.3f}", ex_s=f"{examples / (time.perf_counter() - start):.0f}",
-                        refresh=False)
+        losses[step] = loss.detach()
+        examples += len(batch_rows) if weight else 0
+        progress.advance(len(batch_rows) if weight else 0)
+        if (step + 1) % SYNC_EVERY == 0 or step + 1 == len(share):
+            seen = losses[:step + 1].tolist()  # one read from the device
+            bad = next((i for i, v in enumerate(seen) if not math.isfinite(v)), None)
+            if bad is not None:
+                raise NonFiniteLoss(f"loss is {seen[bad]} on task {plan[share[bad][0]][0]} at step {bad + 1} of "
+                                    f"{desc}; lower the learning rate or check that task's labels")
+            bar.set_postfix(task=task, loss=f"{seen[-1]:.3f}",
+                            ex_s=f"{examples / (time.perf_counter() - start):.0f}", refresh=False)
     seconds = time.perf_counter() - start
+    return epoch_losses(accelerator, plan, losses) | {
+        "steps": len(share), "train_seconds": seconds, "examples_per_second": sum(len(b) for _, b in plan) / seconds if seconds else math.nan}
+
+
+def epoch_losses(accelerator, plan, losses) -> dict:
+    """{"train_loss": mean loss per task, "train_examples": the epoch's examples}, over every process's steps:
+    the processes' losses gathered, each matched to its plan step by `process_share`."""
+    gathered = accelerator.gather(losses).tolist()
+    steps = len(losses)
+    totals: dict[str, list[float]] = {}
+    for process in range(accelerator.num_processes):
+        for step, (index, weight) in enumerate(process_share(plan, process, accelerator.num_processes)):
+            if weight:
+                totals.setdefault(plan[index][0], []).append(gathered[process * steps + step])
     return {"train_loss": {t: sum(v) / len(v) for t, v in totals.items()},
-            "train_examples": examples, "train_seconds": seconds,
-            "examples_per_second": examples / seconds if seconds else math.nan}
+            "train_examples": sum(len(b) for _, b in plan)}
 
 
-def _evaluate(accelerator, model, data, pad_token_id, run_dir) -> dict:
-    """Dev scores of every task (main process), and its prediction rows written to run_dir."""
+def _evaluate(accelerator, model, data, pad_token_id, run_dir, mixed_precision="no") -> dict:
+    """Dev scores of every task (main process, forward passes under `mixed_precision`), and its prediction rows
+    written to run_dir."""
     scores = {}
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
         for task, d in data.items():
-            scores[task], predictions = evaluate(unwrapped, task, d.evals, pad_token_id)
+            scores[task], predictions = evaluate(unwrapped, task, d.evals, pad_token_id, mixed_precision)
             for split, split_rows in predictions.items():
                 write_predictions(run_dir, task, split, split_rows)
     accelerator.wait_for_everyone()
