@@ -19,11 +19,20 @@ on this machine. Three contenders, alternated within each repetition so that dri
   (``train_sampling_strategy="group_by_length"`` in transformers 5, ``group_by_length=True`` before), to show
   how much of the gap is padding.
 
+Each contender's optimiser steps per second are reported beside its examples per second: on the tiny encoder
+(``--encoder tiny``) a step costs almost no arithmetic, so steps/s measures the loop's own overhead per step
+(collating, host syncs, the optimiser's kernels), the regime of a small model on a GPU.
+
+``--concurrent N`` then measures independent runs side by side (as the stages' per-task runs could be): the
+mtdnn_lite contender alone in a fresh process with every thread, then N such processes at once with
+threads/N each; the ratio is their summed examples/s over the lone run's.
+
 Printed: each repetition's throughput, the median per contender and the ratios mtdnn_lite / HF; written: a
 JSON with the same, the command line, the machine, package versions and the date.
 
     .venv/bin/python benchmarks/trainer_throughput.py                       # the real benchmark (minutes)
     .venv/bin/python benchmarks/trainer_throughput.py --encoder tiny --examples 64 --repeats 1   # smoke check
+    .venv/bin/python benchmarks/trainer_throughput.py --encoder tiny --examples 2048 --concurrent 2  # overhead
 """
 
 import argparse
@@ -33,6 +42,7 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,6 +100,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="torch.set_num_threads for both trainers; default: torch's own choice.")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "trainer_throughput.json"),
                         help="Where to write the JSON of the results.")
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
+                        help="Which trainers to time (the first is the one the ratios are taken against the others).")
+    parser.add_argument("--concurrent", type=int, default=0, metavar="N",
+                        help="Also time N mtdnn_lite runs side by side, each in its own process with threads/N, "
+                             "against one such run alone with all threads (0: skip).")
     parser.add_argument("--progress", action="store_true",
                         help="Show the mtdnn_lite trainer's progress bar (off by default, as the HF Trainer's is).")
     return parser.parse_args(argv)
@@ -133,8 +148,9 @@ def run_mtdnn_lite(profile: Profile, data: dict, pad_token_id: int, progress: bo
         if not progress:
             train_module.tqdm = bar
     epoch = history[0]
-    return {"examples": epoch["train_examples"], "seconds": epoch["train_seconds"],
-            "examples_per_second": epoch["examples_per_second"], "wall_seconds": wall}
+    return {"examples": epoch["train_examples"], "seconds": epoch["train_seconds"], "steps": epoch["steps"],
+            "examples_per_second": epoch["examples_per_second"],
+            "steps_per_second": epoch["steps"] / epoch["train_seconds"], "wall_seconds": wall}
 
 
 # ---- Hugging Face Trainer -----------------------------------------------------------------------
@@ -169,6 +185,7 @@ def run_hf(profile: Profile, data: dict, tokenizer, group_by_length: bool) -> di
     optimizer = build_optimizer(model, profile.optimizer, profile.lr, profile.weight_decay)
     scheduler = linear_warmup_decay(optimizer, steps, profile.warmup)
     examples, seconds, per_task = 0, 0.0, {}
+    trained_steps = 0
     with tempfile.TemporaryDirectory(prefix="bench_hf_") as tmp:
         start = time.perf_counter()
         for task, d in data.items():
@@ -184,11 +201,40 @@ def run_hf(profile: Profile, data: dict, tokenizer, group_by_length: bool) -> di
             metrics = trainer.train().metrics
             examples += len(d.train)
             seconds += metrics["train_runtime"]
+            trained_steps += trainer.state.global_step
             per_task[task] = {"examples": len(d.train), "seconds": metrics["train_runtime"],
                               "examples_per_second": metrics["train_samples_per_second"]}
         wall = time.perf_counter() - start
-    return {"examples": examples, "seconds": seconds, "examples_per_second": examples / seconds,
-            "wall_seconds": wall, "per_task": per_task}
+    return {"examples": examples, "seconds": seconds, "steps": trained_steps, "examples_per_second": examples / seconds,
+            "steps_per_second": trained_steps / seconds, "wall_seconds": wall, "per_task": per_task}
+
+
+def side_by_side(args, n: int) -> dict:
+    """One mtdnn_lite run alone in a fresh process (all threads), then `n` at once (threads/n each): each
+    process is this script with ``--contenders mtdnn_lite --repeats 1``; returns their examples/s."""
+    threads = args.threads or torch.get_num_threads()
+
+    def start(process_threads: int, out: Path) -> subprocess.Popen:
+        command = [sys.executable, __file__, "--contenders", "mtdnn_lite", "--repeats", "1", "--glue-dir",
+                   args.glue_dir, "--encoder", args.encoder, "--examples", str(args.examples), "--batch-size",
+                   str(args.batch_size), "--max-length", str(args.max_length), "--seed", str(args.seed),
+                   "--threads", str(process_threads), "--out", str(out)]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+    def speed(out: Path) -> float:
+        return json.loads(out.read_text())["median_examples_per_second"]["mtdnn_lite"]
+
+    with tempfile.TemporaryDirectory(prefix="bench_side_") as tmp:
+        alone = Path(tmp) / "alone.json"
+        if start(threads, alone).wait():
+            sys.exit("the lone run failed")
+        outs = [Path(tmp) / f"side{i}.json" for i in range(n)]
+        procs = [start(max(1, threads // n), out) for out in outs]
+        if any(p.wait() for p in procs):
+            sys.exit("a side-by-side run failed")
+        return {"processes": n, "threads_alone": threads, "threads_each": max(1, threads // n),
+                "alone_examples_per_second": speed(alone), "each_examples_per_second": [speed(o) for o in outs],
+                "ratio": sum(speed(o) for o in outs) / speed(alone)}
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -228,27 +274,39 @@ def main(argv=None) -> dict:
           f"{args.repeats} repetition(s) of one epoch each")
 
     warm_up(profile, data, tokenizer.pad_token_id)
-    runs = {name: [] for name in CONTENDERS}
+    contenders = args.contenders
+    runs = {name: [] for name in contenders}
     for repeat in range(1, args.repeats + 1):
-        for name in CONTENDERS:
+        for name in contenders:
             if name == "mtdnn_lite":
                 result = run_mtdnn_lite(profile, data, tokenizer.pad_token_id, args.progress)
             else:
                 result = run_hf(profile, data, tokenizer, group_by_length=name == "hf_group_by_length")
             runs[name].append(result)
             print(f"repeat {repeat}/{args.repeats}  {LABELS[name]:<30} {result['examples_per_second']:8.1f} examples/s "
-                  f"({result['examples']} examples in {result['seconds']:.2f} s)", flush=True)
+                  f"{result['steps_per_second']:7.2f} steps/s ({result['examples']} examples in "
+                  f"{result['seconds']:.2f} s)", flush=True)
 
     median = {name: statistics.median(r["examples_per_second"] for r in results) for name, results in runs.items()}
-    ratios = {f"mtdnn_lite/{name}": median["mtdnn_lite"] / median[name] for name in CONTENDERS[1:]}
-    print("\nmedian examples/s:")
-    for name in CONTENDERS:
-        print(f"  {LABELS[name]:<30} {median[name]:8.1f}")
-    print("ratio (mtdnn_lite / HF Trainer):")
-    for name in CONTENDERS[1:]:
+    median_steps = {name: statistics.median(r["steps_per_second"] for r in results) for name, results in runs.items()}
+    others = [name for name in contenders if name != "mtdnn_lite"] if "mtdnn_lite" in contenders else []
+    ratios = {f"mtdnn_lite/{name}": median["mtdnn_lite"] / median[name] for name in others}
+    step_ratios = {f"mtdnn_lite/{name}": median_steps["mtdnn_lite"] / median_steps[name] for name in others}
+    print("\nmedian examples/s and steps/s:")
+    for name in contenders:
+        print(f"  {LABELS[name]:<30} {median[name]:8.1f} {median_steps[name]:8.2f}")
+    if others:
+        print("ratio (mtdnn_lite / HF Trainer), examples/s and steps/s:")
+    for name in others:
         ratio = ratios[f"mtdnn_lite/{name}"]
         goal = f"  (goal ≥ {GOAL}x: {'met' if ratio >= GOAL else 'not met'})" if name == "hf_default" else ""
-        print(f"  vs {LABELS[name]:<27} {ratio:6.2f}x{goal}")
+        print(f"  vs {LABELS[name]:<27} {ratio:6.2f}x {step_ratios[f'mtdnn_lite/{name}']:6.2f}x{goal}")
+    concurrent = side_by_side(args, args.concurrent) if args.concurrent else None
+    if concurrent:
+        print(f"side by side: {args.concurrent} runs at {concurrent['threads_each']} thread(s) each, "
+              f"{sum(concurrent['each_examples_per_second']):.1f} examples/s in all, against one run alone at "
+              f"{concurrent['threads_alone']} thread(s), {concurrent['alone_examples_per_second']:.1f}: "
+              f"{concurrent['ratio']:.2f}x")
 
     report = {
         "benchmark": "trainer_throughput",
@@ -263,8 +321,12 @@ def main(argv=None) -> dict:
         "hf_collator": "transformers.DataCollatorWithPadding(tokenizer) (the Trainer's default for a tokenizer)",
         "runs": runs,
         "median_examples_per_second": median,
+        "median_steps_per_second": median_steps,
         "ratios": ratios,
-        "goal": {"ratio_vs_hf_default": GOAL, "met": ratios["mtdnn_lite/hf_default"] >= GOAL},
+        "step_ratios": step_ratios,
+        "side_by_side": concurrent,
+        "goal": {"ratio_vs_hf_default": GOAL,
+                 "met": ratios["mtdnn_lite/hf_default"] >= GOAL if "mtdnn_lite/hf_default" in ratios else None},
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
