@@ -39,6 +39,7 @@ from .encoder import load_tokenizer
 from .evaluation import predict
 from .features import encode
 from .glue_stats import resolve_glue_dir
+from .intervals import COMPARISONS, compare
 from .model import MTDNN
 from .pipeline import run_dir
 from .profiles import Profile, get_profile
@@ -49,6 +50,8 @@ from .tasks import get_task
 MTDNN_NAME, KD_NAME, ENSEMBLE_NAME = "MT-DNN", "MT-DNN-KD", "ensemble"
 SYSTEMS = ("MT-DNN", "MT-DNN-KD", "Teacher ensemble")
 """The systems of results.SYSTEMS whose per-task scores the widget draws."""
+KD_GAIN = next(c for c in COMPARISONS if (c.a, c.b) == ("student_refine", "refine"))
+"""The comparison whose interval the widget shows: MT-DNN-KD − MT-DNN (intervals.py)."""
 
 
 def _finished(path: Path) -> bool:
@@ -81,6 +84,7 @@ class Comparison:
                 f"{self.root / self.profile.name}: run pipeline.run_refine and pipeline.run_student_refine first")
         self._examples: dict[tuple[str, str], pd.DataFrame] = {}
         self._models: dict[tuple[str, str], list[MTDNN]] = {}
+        self._intervals: pd.DataFrame | None = None
         self._tokenizer = None
         self._updating = False
         self.task, self.split, self.only_disagreements, self.position = self.tasks[0], None, False, None
@@ -174,6 +178,21 @@ class Comparison:
         table = scores_table(self.root / self.profile.name)
         return kd_analysis.system_scores(table, tasks=self.tasks, systems=list(SYSTEMS))
 
+    def intervals(self) -> pd.DataFrame:
+        """MT-DNN-KD − MT-DNN per compared task and on average: Δ with its 95 % paired bootstrap interval over the
+        dev examples and the verdict ("no difference" where the interval contains 0); intervals.compare on these
+        runs (one seed), computed once."""
+        if self._intervals is None:
+            self._intervals = compare([self.root / self.profile.name], KD_GAIN, self.tasks)
+        return self._intervals
+
+    def interval_text(self, task: str | None = None) -> str:
+        """One line: MT-DNN-KD − MT-DNN on `task` (default: the current one), Δ [interval], verdict."""
+        task = get_task(task or self.task).name
+        row = self.intervals().set_index("task").loc[task]
+        return (f"MT-DNN-KD − MT-DNN on {task}: Δ {row.delta:+.1f} [{row.low:+.1f}, {row.high:+.1f}], 95 % paired "
+                f"bootstrap over the dev examples: {row.verdict}")
+
     def score_figure(self):
         """The per-task score bars (a matplotlib Figure), titled with the profile and the splits."""
         data = self.score_data()
@@ -262,6 +281,7 @@ class Comparison:
             self.text_a_box.placeholder = spec.text_fields[0]
             self.text_b_box.placeholder = spec.text_fields[1] if len(spec.text_fields) > 1 else ""
             self.free_output.value = ""
+        self.interval_label.value = f"<p>{html.escape(self.interval_text(task))}</p>"
         return self._refresh()
 
     def select_split(self, split: str) -> pd.DataFrame:
@@ -329,6 +349,8 @@ class Comparison:
         self.split_box = W.Dropdown(options=[], description="split")
         self.filter_box = W.Checkbox(value=False, description="only where MT-DNN and MT-DNN-KD disagree", indent=False)
         self.count_label = W.HTML()
+        self.interval_label = W.HTML()
+        self.interval_table = W.HTML()
         self.example_box = W.Select(options=[], rows=8, layout=wide)
         self.example_output = W.HTML()
         self.text_a_box = W.Textarea(description="text a", layout=wide)
@@ -360,11 +382,11 @@ class Comparison:
         self.predict_button.on_click(predict_clicked)
         header = W.HTML(f"<b>MT-DNN</b> (refine) vs <b>MT-DNN-KD</b> (student_refine, else student), profile "
                         f"<code>{self.profile.name}</code>, runs <code>{html.escape(str(self.root))}</code>")
-        browse = W.VBox([W.HBox([self.task_box, self.split_box]), W.HBox([self.filter_box, self.count_label]),
-                         self.example_box, self.example_output])
+        browse = W.VBox([W.HBox([self.task_box, self.split_box]), self.interval_label,
+                         W.HBox([self.filter_box, self.count_label]), self.example_box, self.example_output])
         free = W.VBox([W.HTML("Type a sentence (a pair for a pairwise task) for the task chosen above."),
                        self.text_a_box, self.text_b_box, self.predict_button, self.free_output])
-        self.tabs = W.Tab(children=[browse, free, self.score_image])
+        self.tabs = W.Tab(children=[browse, free, W.VBox([self.score_image, self.interval_table])])
         for k, title in enumerate(["dev examples", "your own input", "scores per task"]):
             self.tabs.set_title(k, title)
         self.widget = W.VBox([header, self.tabs])
@@ -448,6 +470,10 @@ class Comparison:
         fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)
         self.score_image.value = buffer.getvalue()
+        shown = self.intervals()[["task", "a", "b", "delta", "low", "high", "verdict"]].round(1)
+        shown.columns = ["task", "MT-DNN-KD", "MT-DNN", "Δ", "95 % low", "95 % high", "verdict"]
+        self.interval_table.value = ("<p>MT-DNN-KD − MT-DNN with 95 % paired bootstrap intervals over the dev "
+                                     "examples (one seed):</p>" + shown.to_html(index=False))
         return self.score_image.value
 
     def show(self) -> None:

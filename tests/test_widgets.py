@@ -138,6 +138,21 @@ def test_score_bars_are_the_scores_table_values(comparison, runs, profile):
     assert comparison.draw_scores()[:8] == b"\x89PNG\r\n\x1a\n" == comparison.score_image.value[:8]
 
 
+def test_the_kd_gain_is_shown_with_its_interval(comparison, runs, profile):
+    from mtdnn_lite.intervals import compare
+    expected = compare([runs / profile.name], widgets.KD_GAIN, TASKS).set_index("task")
+    shown = comparison.intervals().set_index("task")
+    assert list(shown.index) == [*TASKS, "average"]
+    assert np.allclose(shown[["delta", "low", "high"]], expected[["delta", "low", "high"]])
+    for task in TASKS:
+        comparison.task_box.value = task  # the dropdown's callback refreshes the line
+        row = expected.loc[task]
+        assert f"on {task}: Δ {row.delta:+.1f} [{row.low:+.1f}, {row.high:+.1f}]" in comparison.interval_label.value
+        assert row.verdict in comparison.interval_label.value
+    comparison.draw_scores()
+    assert all(f"<td>{task}</td>" in comparison.interval_table.value for task in (*TASKS, "average"))
+
+
 # --- the tables behind notebooks 04 and 05 (kd_analysis), on the same runs ---------------------------------------
 
 def test_entropy_and_the_kd_loss_grid():
