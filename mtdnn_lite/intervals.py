@@ -102,11 +102,12 @@ class Paired:
         return np.mean(a, axis=0), np.mean(b, axis=0)
 
 
-def paired(roots: list[Path], comparison: Comparison, task: str) -> Paired | None:
-    """The predictions of both systems on `task` in every seed's runs, or None where a run is missing."""
+def paired(roots: list[Path], comparison: Comparison, task: str, b_roots: list[Path] | None = None) -> Paired | None:
+    """The predictions of both systems on `task` in every seed's runs, or None where a run is missing; with
+    `b_roots`, B's runs come from those (one per seed): the same system under other settings."""
     splits: dict[str, tuple[np.ndarray, list, list]] = {}
-    for root in roots:
-        runs = system_run(root, comparison.a, task), system_run(root, comparison.b, task)
+    for root, root_b in zip(roots, b_roots or roots):
+        runs = system_run(root, comparison.a, task), system_run(root_b, comparison.b, task)
         if None in runs:
             return None
         pa, pb = split_predictions(runs[0], task), split_predictions(runs[1], task)
@@ -148,10 +149,11 @@ def _row(task: str, a: np.ndarray, b: np.ndarray, low: float, high: float) -> di
             "low": low, "high": high, "sd_seeds": sd}
 
 
-def compare(roots: list[Path], comparison: Comparison, tasks=GLUE_TASKS, seed: int = 0) -> pd.DataFrame:
+def compare(roots: list[Path], comparison: Comparison, tasks=GLUE_TASKS, seed: int = 0,
+            b_roots: list[Path] | None = None) -> pd.DataFrame:
     """One row per task with both systems' runs (and one for their average): A, B, Δ = A − B, its 95 %
-    paired bootstrap interval, the sd of Δ over seeds, and the verdict."""
-    pairs = [p for p in (paired(roots, comparison, t) for t in tasks) if p is not None]
+    paired bootstrap interval, the sd of Δ over seeds, and the verdict. `b_roots`: see `paired`."""
+    pairs = [p for p in (paired(roots, comparison, t, b_roots) for t in tasks) if p is not None]
     rows, seeds = [], {}
     for p in pairs:
         names = list(p.splits)

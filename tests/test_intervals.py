@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mtdnn_lite.intervals import COMPARISONS, compare, mean_sd, system_run, verdict
+from mtdnn_lite.intervals import COMPARISONS, Comparison, compare, mean_sd, system_run, verdict
 from mtdnn_lite.runs import write_json, write_predictions
 
 MT_DNN_VS_ST = COMPARISONS[0]
@@ -83,3 +83,14 @@ def test_best_teacher_is_the_highest_scoring_one(tmp_path, labels):
 def test_mean_sd_and_verdict():
     assert mean_sd(np.array([1.0, 2.0, 3.0])) == "2.0 ± 1.0" and mean_sd(np.array([4.0])) == "4.0"
     assert (verdict(0.1, 2), verdict(-2, -0.1), verdict(-1, 1)) == ("better", "worse", "no difference")
+
+
+def test_b_from_other_roots_compares_one_system_under_two_settings(tmp_path, labels):
+    worse = labels.copy()
+    worse[:40] = 1 - worse[:40]  # 10 % wrong under the other setting
+    make_run(tmp_path / "bf16" / "refine" / "RTE", "RTE", labels, labels)
+    make_run(tmp_path / "fp32" / "refine" / "RTE", "RTE", labels, worse)
+    same = Comparison("bf16 − fp32", "refine", "refine")
+    row = compare([tmp_path / "bf16"], same, ["RTE"], b_roots=[tmp_path / "fp32"]).iloc[0]
+    assert row.delta == pytest.approx(10.0) and row.verdict == "better"
+    assert compare([tmp_path / "bf16"], same, ["RTE"]).iloc[0].delta == 0.0  # without b_roots: A against itself
