@@ -33,7 +33,8 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _setting(text: str) -> tuple[str, object]:
+def parse_setting(text: str) -> tuple[str, object]:
+    """One ``--set KEY=VALUE``: the value as a Python literal where it is one, else the plain string."""
     key, sep, value = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
@@ -54,7 +55,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "without either, GLUE is read from the Hugging Face hub, nyu-mll/glue)")
     p.add_argument("--runs", type=Path, default=Path("runs"),
                    help="where run folders are written and reused (default: ./runs)")
-    p.add_argument("--set", dest="overrides", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", dest="overrides", type=parse_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="override one profile setting, e.g. --set epochs_mtl=3 --set sampling=temperature "
                         "(repeatable; see mtdnn_lite/profiles.py for every setting)")
     p.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
