@@ -8,6 +8,7 @@ not timed. Printed: milliseconds per step for each phase, and each setting's ste
 float32, unfused baseline measured in the same run.
 
     .venv/bin/python benchmarks/step_time.py --task MNLI --threads 2 --steps 20
+    .venv/bin/python benchmarks/step_time.py --encoder tiny --threads 1 --torch-profile   # the top operators
 """
 
 import argparse
@@ -41,6 +42,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per setting")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per setting first")
+    parser.add_argument("--torch-profile", action="store_true",
+                        help="then profile 5 more steps of the last setting (bf16, fused) with torch.profiler and "
+                             "print the operators that took the most time")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -87,6 +91,17 @@ def main(argv=None) -> dict:
     for name, phases in ms.items():
         total = sum(phases.values())
         print(f"{name:<16}" + "".join(f"{phases[p]:10.1f}" for p in PHASES) + f"{total:10.1f}{total / base:8.2f}")
+    if args.torch_profile:
+        model, optimizer, _ = runs["bf16, fused"]
+        with torch.profiler.profile() as profiler:
+            for batch_rows in batches[:5]:
+                batch = collate(args.task, [rows[i] for i in batch_rows], pad)
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    model.head(args.task).loss(model(batch), batch).backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), profile.clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+        print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=10))
     return ms
 
 
