@@ -120,7 +120,8 @@ def write_submission(run_dirs: Mapping[str, str | Path], out_dir: str | Path, pr
 
     `run_dirs` maps a task to the run (or model) folder whose model has that task's head, e.g.
     {"CoLA": "runs/quick/refine/CoLA", …}; AX uses run_dirs["AX"] if given, else the MNLI model. Texts are
-    tokenised with the tokenizer of `profile.encoder`, truncated to `profile.max_length`.
+    tokenised with the tokenizer of `profile.encoder`, truncated to `profile.max_length`, and predicted under
+    the profile's mixed precision, as its dev scores were.
 
     Writes ``<out_dir>/<file>.tsv`` for each test set predicted, ``README.md`` and ``submission.zip`` (the TSVs at
     its root). Returns {"files": {file: rows}, "missing": {file: reason}, "partial": {file: reason}, "zip": path,
@@ -157,7 +158,7 @@ def write_submission(run_dirs: Mapping[str, str | Path], out_dir: str | Path, pr
         if head not in model.tasks:
             raise ValueError(f"{stem}: the model in {path} has no {head} head (its tasks: {', '.join(model.tasks)})")
         encoded = encode(task, dataset, tokenizer, profile.max_length)
-        probabilities = predict(model, head, encoded, tokenizer.pad_token_id, batch_size)
+        probabilities = predict(model, head, encoded, tokenizer.pad_token_id, batch_size, profile.mixed_precision)
         predictions = format_predictions(task, probabilities)
         lines = ["index\tprediction", *(f"{idx}\t{p}" for idx, p in zip(dataset["idx"], predictions))]
         (out_dir / f"{stem}.tsv").write_text("\n".join(lines) + "\n")
