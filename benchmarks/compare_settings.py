@@ -12,6 +12,7 @@ For each system (stage) it writes Δ = A − B per task and on average, with the
 """
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def main(argv=None) -> str:
              f"Δ = A − B in task score ×100 on the same dev (or dev-proxy) examples; [low, high]: 95 % paired "
              f"bootstrap interval ({N_RESAMPLES} resamples, mtdnn_lite.intervals). A: {' '.join(map(str, args.a))}; "
              f"B: {' '.join(map(str, args.b))}. Made by `python benchmarks/compare_settings.py "
-             f"{' '.join(sys.argv[1:]) if argv is None else ' '.join(argv)}`.\n"]
+             f"{shlex.join(sys.argv[1:] if argv is None else argv)}`.\n"]
     for system in args.systems:
         table = compare([root / profile.name for root in args.a], Comparison(args.label, system, system),
                         profile.tasks, b_roots=[root / profile.name for root in args.b])
