@@ -273,7 +273,7 @@ def _train_epoch(model, optimizer, scheduler, accelerator, plan, collated, profi
             head, output = unwrapped.head(task), model(batch)
             loss = (kd.distillation_loss(head, output, batch, profile.kd_weight, profile.kd_temperature)
                     if "soft_targets" in batch else head.loss(output, batch))
-        accelerator.backward(loss * weight if weight != 1.0 else loss)
+        accelerator.backward(loss * weight)  # weight 1.0 (one process) leaves the gradient exactly as it is
         accelerator.clip_grad_norm_(model.parameters(), profile.clip)
         optimizer.step()
         scheduler.step()
@@ -290,8 +290,9 @@ def _train_epoch(model, optimizer, scheduler, accelerator, plan, collated, profi
             bar.set_postfix(task=task, loss=f"{seen[-1]:.3f}",
                             ex_s=f"{examples / (time.perf_counter() - start):.0f}", refresh=False)
     seconds = time.perf_counter() - start
-    return epoch_losses(accelerator, plan, losses) | {
-        "steps": len(share), "train_seconds": seconds, "examples_per_second": sum(len(b) for _, b in plan) / seconds if seconds else math.nan}
+    epoch = epoch_losses(accelerator, plan, losses)
+    return epoch | {"steps": len(share), "train_seconds": seconds,
+                    "examples_per_second": epoch["train_examples"] / seconds if seconds else math.nan}
 
 
 def epoch_losses(accelerator, plan, losses) -> dict:
