@@ -48,6 +48,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+from device_pack import sha256  # noqa: E402  (beside this script; the digest the pack's manifest was made with)
+
 ENCODER_DIR = "all-MiniLM-L6-v2-fp16"
 """The folder (under --work) of the upcast weights, named as the runs' encoder: float16 values, held in float32."""
 
@@ -81,14 +83,6 @@ def one_line(error: BaseException) -> str:
 
 
 # --- the pack ---------------------------------------------------------------------------------------------------
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def verify_pack(pack: Path) -> dict:
     """The pack's manifest, after checking that every file it lists is there with its size and sha256."""
