@@ -8,7 +8,7 @@ The quick profile's bf16 autocast (a speed setting) was checked this way against
         --label "bf16 − fp32" --out results/quick/bf16_vs_fp32.md
 
 For each system (stage) it writes Δ = A − B per task and on average, with the 95 % paired bootstrap interval
-(mtdnn_lite.intervals.compare with b_roots) and the verdict; one seed each unless several roots are given.
+(mtdnn_lite.reporting.intervals.compare with b_roots) and the verdict; one seed each unless several roots are given.
 """
 
 import argparse
@@ -21,9 +21,9 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd  # noqa: E402
 
-from mtdnn_lite.intervals import N_RESAMPLES, Comparison, compare  # noqa: E402
-from mtdnn_lite.profiles import get_profile  # noqa: E402
-from mtdnn_lite.results import markdown_table  # noqa: E402
+from mtdnn_lite.experiments.profiles import get_profile  # noqa: E402
+from mtdnn_lite.reporting.intervals import N_RESAMPLES, Comparison, compare  # noqa: E402
+from mtdnn_lite.reporting.results import markdown_table  # noqa: E402
 
 
 def main(argv=None) -> str:
@@ -41,7 +41,7 @@ def main(argv=None) -> str:
     profile = get_profile(args.profile)
     parts = [f"# {args.label} ({profile.name} profile, {len(args.a)} seed(s))\n\n"
              f"Δ = A − B in task score ×100 on the same dev (or dev-proxy) examples; [low, high]: 95 % paired "
-             f"bootstrap interval ({N_RESAMPLES} resamples, mtdnn_lite.intervals). A: {' '.join(map(str, args.a))}; "
+             f"bootstrap interval ({N_RESAMPLES} resamples, mtdnn_lite.reporting.intervals). A: {' '.join(map(str, args.a))}; "
              f"B: {' '.join(map(str, args.b))}. Made by `python benchmarks/compare_settings.py "
              f"{shlex.join(sys.argv[1:] if argv is None else argv)}`.\n"]
     for system in args.systems:

@@ -22,12 +22,12 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from mtdnn_lite.encoder import load_tokenizer  # noqa: E402
-from mtdnn_lite.features import collate  # noqa: E402
-from mtdnn_lite.optim import OPTIMIZERS, build_optimizer  # noqa: E402
-from mtdnn_lite.pipeline import new_model, task_data  # noqa: E402
-from mtdnn_lite.profiles import get_profile  # noqa: E402
-from mtdnn_lite.sampler import pack_batches  # noqa: E402
+from mtdnn_lite.core.encoder import load_tokenizer  # noqa: E402
+from mtdnn_lite.core.optim import OPTIMIZERS, build_optimizer  # noqa: E402
+from mtdnn_lite.core.sampler import pack_batches  # noqa: E402
+from mtdnn_lite.experiments.pipeline import new_model, task_data  # noqa: E402
+from mtdnn_lite.experiments.profiles import get_profile  # noqa: E402
+from mtdnn_lite.glue.features import collate  # noqa: E402
 
 PHASES = ("collate", "forward", "backward", "clip", "update")
 SETTINGS = {"fp32, unfused": (False, False), "fp32, fused": (False, True),

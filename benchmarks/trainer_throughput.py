@@ -2,11 +2,11 @@
 
 Both train the same model (an MTDNN: `load_encoder(encoder, seed)` with an SST-2 head and a SAN head for
 MNLI) on the same data (N seeded SST-2 and N MNLI training examples, tokenised once by the library, max
-length 128), with the same batch size (32), optimiser (mtdnn_lite.optim.build_optimizer), schedule
+length 128), with the same batch size (32), optimiser (mtdnn_lite.core.optim.build_optimizer), schedule
 (linear_warmup_decay over one epoch of both tasks), gradient clipping (1.0), for one epoch, in one process
 on this machine. Three contenders, alternated within each repetition so that drift hits all alike:
 
-- ``mtdnn_lite``: `mtdnn_lite.train.train` in a temporary directory, evaluation switched off (no eval
+- ``mtdnn_lite``: `mtdnn_lite.experiments.train.train` in a temporary directory, evaluation switched off (no eval
   splits); the figure is the epoch's ``examples_per_second``, which `_train_epoch` times around its loop only
   (Algorithm 1's mixed-task batches of similar length from `sampler.pack_batches`, collated with
   `features.collate`; checkpointing and set-up are outside the timed loop).
@@ -59,13 +59,13 @@ from torch import nn  # noqa: E402
 from transformers import PrinterCallback, Trainer, TrainingArguments  # noqa: E402
 from transformers.trainer_utils import set_seed  # noqa: E402
 
-import mtdnn_lite.train as train_module  # noqa: E402
-from mtdnn_lite.encoder import load_encoder, load_tokenizer  # noqa: E402
-from mtdnn_lite.model import MTDNN  # noqa: E402
-from mtdnn_lite.optim import build_optimizer, linear_warmup_decay  # noqa: E402
-from mtdnn_lite.pipeline import task_data  # noqa: E402
-from mtdnn_lite.profiles import Profile  # noqa: E402
-from mtdnn_lite.runs import environment  # noqa: E402
+import mtdnn_lite.experiments.train as train_module  # noqa: E402
+from mtdnn_lite.core.encoder import load_encoder, load_tokenizer  # noqa: E402
+from mtdnn_lite.core.model import MTDNN  # noqa: E402
+from mtdnn_lite.core.optim import build_optimizer, linear_warmup_decay  # noqa: E402
+from mtdnn_lite.experiments.pipeline import task_data  # noqa: E402
+from mtdnn_lite.experiments.profiles import Profile  # noqa: E402
+from mtdnn_lite.experiments.runs import environment  # noqa: E402
 
 TASKS = ("SST-2", "MNLI")
 CONTENDERS = ("mtdnn_lite", "hf_default", "hf_group_by_length")
@@ -83,7 +83,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="GLUE directory in the TSV layout; defaults to $GLUE_DIR, "
                              "else ../shared/glue beside the repo.")
     parser.add_argument("--encoder", default="minilm",
-                        help='Shared encoder for both trainers (mtdnn_lite.encoder.load_encoder): "minilm", "tiny" '
+                        help='Shared encoder for both trainers (mtdnn_lite.core.encoder.load_encoder): "minilm", "tiny" '
                              "for a smoke check, or a hub name/path.")
     parser.add_argument("--examples", type=int, default=512,
                         help="Training examples drawn (seeded) from each of SST-2 and MNLI; "
@@ -133,7 +133,7 @@ def build_model(profile: Profile) -> MTDNN:
 # ---- mtdnn_lite ---------------------------------------------------------------------------------
 
 def run_mtdnn_lite(profile: Profile, data: dict, pad_token_id: int, progress: bool) -> dict:
-    """One epoch of mtdnn_lite.train.train without evaluation; the throughput its loop timed."""
+    """One epoch of mtdnn_lite.experiments.train.train without evaluation; the throughput its loop timed."""
     if not progress:  # the trainer's tqdm bar, silenced as the HF Trainer's (disable_tqdm=True)
         bar = train_module.tqdm
         train_module.tqdm = lambda *a, **k: bar(*a, **{**k, "disable": True})
@@ -241,7 +241,7 @@ def side_by_side(args, n: int) -> dict:
 
 def warm_up(profile: Profile, data: dict, pad_token_id: int) -> None:
     """One untimed forward and backward per task, so that neither contender pays first-call costs alone."""
-    from mtdnn_lite.features import collate
+    from mtdnn_lite.glue.features import collate
     model = build_model(profile).train()
     for task, d in data.items():
         batch = collate(task, d.train.select(range(min(profile.batch_size, len(d.train)))).to_list(), pad_token_id)

@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import pipeline, results
-from .pipeline import STAGES
-from .profiles import PROFILES, get_profile
-from .tasks import GLUE_TASKS, get_task
-from .train import NonFiniteLoss
+from .experiments import pipeline
+from .experiments.pipeline import STAGES
+from .experiments.profiles import PROFILES, get_profile
+from .experiments.train import NonFiniteLoss
+from .glue.tasks import GLUE_TASKS, get_task
+from .reporting import results
 
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, KeyError, ImportError, NonFiniteLoss)
 """What a user's mistake raises (files, settings, runs): reported in one line, not as a traceback."""
@@ -57,7 +58,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="where run folders are written and reused (default: ./runs)")
     p.add_argument("--set", dest="overrides", type=parse_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="override one profile setting, e.g. --set epochs_mtl=3 --set sampling=temperature "
-                        "(repeatable; see mtdnn_lite/profiles.py for every setting)")
+                        "(repeatable; see mtdnn_lite/experiments/profiles.py for every setting)")
     p.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
 
 
@@ -119,13 +120,13 @@ def main(argv=None) -> int:
         pipeline.RUNNERS[args.stage](profile, args.glue_dir, args.runs)
         print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")
     if args.command == "ablate":
-        from .ablation import ablate
+        from .reporting.ablation import ablate
         out = ablate(profile, args.glue_dir, args.runs, args.results, args.seeds, args.cells)
         print(out.read_text())
         print(f"ablation ({profile.name}) finished in {time.perf_counter() - start:.0f} s; table in {out}")
         return 0
     if args.command == "reproduce":
-        from .reproduce import reproduce
+        from .reporting.reproduce import reproduce
         out = reproduce(profile, args.glue_dir, args.runs, args.results, args.seeds)
         print(f"reproduction ({profile.name}) finished in {time.perf_counter() - start:.0f} s; results in {out}")
     table = results.scores_table(args.runs / profile.name)

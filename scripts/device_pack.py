@@ -85,7 +85,7 @@ def pack_encoder(dest: Path) -> dict:
     from safetensors import safe_open
     from safetensors.torch import save_file
 
-    from mtdnn_lite.encoder import minilm_path
+    from mtdnn_lite.core.encoder import minilm_path
 
     source, folder = minilm_path(), dest / "encoder"
     folder.mkdir()

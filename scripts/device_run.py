@@ -242,9 +242,9 @@ def machine_packages(site: Path) -> str:
 
 
 def glue_check(glue: Path, manifest: dict) -> str:
-    """Load the smallest packed task through mtdnn_lite.data.load_glue (datasets on the machine's pyarrow)."""
-    from mtdnn_lite.data import load_glue
-    from mtdnn_lite.tasks import GLUE_TASKS
+    """Load the smallest packed task through mtdnn_lite.glue.data.load_glue (datasets on the machine's pyarrow)."""
+    from mtdnn_lite.glue.data import load_glue
+    from mtdnn_lite.glue.tasks import GLUE_TASKS
 
     tasks = [t for t in manifest["glue"]["entries"] if t in GLUE_TASKS]
     if not tasks:
@@ -380,8 +380,8 @@ def resolve_profile(args):
     """The profile that --profile, --tasks and --set name, and the --set arguments the stages get (the packed
     encoder in place of minilm)."""
     from mtdnn_lite.__main__ import parse_setting
-    from mtdnn_lite.profiles import get_profile
-    from mtdnn_lite.tasks import get_task
+    from mtdnn_lite.experiments.profiles import get_profile
+    from mtdnn_lite.glue.tasks import get_task
 
     try:
         changes = dict(parse_setting(s) for s in args.set)
@@ -408,7 +408,7 @@ def stage_commands(args, setup: Setup, settings: list[str]) -> tuple[list[str], 
 
 def run_stages(args, setup: Setup, settings: list[str], clock: Clock) -> tuple[list[dict], dict]:
     """Every stage of pipeline.STAGES in order under the budget, then the results; (stage records, results)."""
-    from mtdnn_lite.pipeline import STAGES
+    from mtdnn_lite.experiments.pipeline import STAGES
 
     work, env = args.work, child_env(setup, args.work)
     logs = work / "logs"
@@ -454,7 +454,7 @@ def unfinished_note(records: list[dict], results: dict, budget_s: float) -> str:
 def write_partial(work: Path, profile, records: list[dict], results: dict, budget_s: float) -> None:
     """results/<profile> from the finished runs (results.scores_table, write_tables), glue_dev.md with the note
     under its title."""
-    from mtdnn_lite.results import scores_table, write_tables
+    from mtdnn_lite.reporting.results import scores_table, write_tables
 
     folder = work / results["folder"]
     folder.mkdir(parents=True, exist_ok=True)
@@ -472,8 +472,9 @@ def write_partial(work: Path, profile, records: list[dict], results: dict, budge
 
 def summary_markdown(summary: dict, glue_dev: str) -> str:
     """device_run.md: the machine, the budget, one row per stage, then the GLUE dev table."""
-    from mtdnn_lite.results import markdown_table
     import pandas as pd
+
+    from mtdnn_lite.reporting.results import markdown_table
 
     machine, v = summary["machine"], summary["versions"]
     steps = list(summary["stages"])

@@ -32,7 +32,6 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-
 from test_notebooks import EXPECTED_FIGURES, KERNEL, NOTEBOOKS, notebook_parameters
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,12 +4,12 @@
 import datasets
 import pytest
 
-from mtdnn_lite.cost import cost_markdown, inference_cost, write_cost
-from mtdnn_lite.data import glue_features
-from mtdnn_lite.encoder import load_encoder, load_tokenizer
-from mtdnn_lite.features import encode
-from mtdnn_lite.model import MTDNN
-from mtdnn_lite.tasks import get_task
+from mtdnn_lite.core.encoder import load_encoder, load_tokenizer
+from mtdnn_lite.core.model import MTDNN
+from mtdnn_lite.glue.data import glue_features
+from mtdnn_lite.glue.features import encode
+from mtdnn_lite.glue.tasks import get_task
+from mtdnn_lite.reporting.cost import cost_markdown, inference_cost, write_cost
 
 N = 24
 

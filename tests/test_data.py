@@ -1,4 +1,4 @@
-"""GLUE loading (mtdnn_lite.glue_files, mtdnn_lite.data) against the shared GLUE copy and damaged copies of it."""
+"""GLUE loading (mtdnn_lite.glue.glue_files, mtdnn_lite.glue.data) against the shared GLUE copy and damaged copies of it."""
 
 import shutil
 import warnings
@@ -7,10 +7,17 @@ import datasets
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from mtdnn_lite.data import (OFFICIAL_ROWS, eval_splits, fingerprint, glue_features, load_glue, split_info,
-                             split_label)
-from mtdnn_lite.glue_files import read_split, read_tsv
-from mtdnn_lite.tasks import AX, GLUE_TASKS, get_task
+from mtdnn_lite.glue.data import (
+    OFFICIAL_ROWS,
+    eval_splits,
+    fingerprint,
+    glue_features,
+    load_glue,
+    split_info,
+    split_label,
+)
+from mtdnn_lite.glue.glue_files import read_split, read_tsv
+from mtdnn_lite.glue.tasks import AX, GLUE_TASKS, get_task
 
 # Rows per split of the shared copy (MANIFEST.md), with the default 1000-row dev proxy held out of train
 # where there is no dev file: MNLI 9999 - 1000; QQP 23497 - 1 malformed - 1000.

@@ -20,8 +20,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from mtdnn_lite.encoder import minilm_path
-from mtdnn_lite.pipeline import STAGES
+from mtdnn_lite.core.encoder import minilm_path
+from mtdnn_lite.experiments.pipeline import STAGES
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"

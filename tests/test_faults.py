@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from mtdnn_lite import pipeline, train as train_module
 from mtdnn_lite.__main__ import cli
-from mtdnn_lite.glue_stats import resolve_glue_dir
-from mtdnn_lite.profiles import get_profile
-from mtdnn_lite.runs import read_json
+from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments import train as train_module
+from mtdnn_lite.experiments.profiles import get_profile
+from mtdnn_lite.experiments.runs import read_json
+from mtdnn_lite.views.glue_stats import resolve_glue_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {"tasks": ["MRPC", "STS-B"], "max_train": 48, "max_eval": 32, "epochs_mtl": 3}
@@ -25,8 +26,8 @@ DRIVER = """
 import json, sys, time
 from pathlib import Path
 from accelerate import Accelerator
-from mtdnn_lite import pipeline
-from mtdnn_lite.profiles import get_profile
+from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments.profiles import get_profile
 
 glue_dir, root, stop, marker, settings = sys.argv[1:]
 

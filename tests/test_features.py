@@ -4,8 +4,8 @@ import datasets
 import pytest
 import torch
 
-from mtdnn_lite.encoder import load_tokenizer
-from mtdnn_lite.features import collate, encode, question_groups
+from mtdnn_lite.core.encoder import load_tokenizer
+from mtdnn_lite.glue.features import collate, encode, question_groups
 
 BATCH_KEYS = {"task", "input_ids", "attention_mask", "token_type_ids", "labels", "idx"}
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mtdnn_lite.encoder import load_encoder
-from mtdnn_lite.heads import ClassificationHead, RankingHead, SANHead, SimilarityHead, build_head
-from mtdnn_lite.tasks import TASKS
+from mtdnn_lite.core.encoder import load_encoder
+from mtdnn_lite.core.heads import ClassificationHead, RankingHead, SANHead, SimilarityHead, build_head
+from mtdnn_lite.glue.tasks import TASKS
 
 B, T, H = 4, 10, 32
 LENGTHS = [10, 8, 7, 5]  # tokens per example; the rest is padding

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mtdnn_lite.intervals import COMPARISONS, Comparison, compare, mean_sd, system_run, verdict
-from mtdnn_lite.runs import write_json, write_predictions
+from mtdnn_lite.experiments.runs import write_json, write_predictions
+from mtdnn_lite.reporting.intervals import COMPARISONS, Comparison, compare, mean_sd, system_run, verdict
 
 MT_DNN_VS_ST = COMPARISONS[0]
 

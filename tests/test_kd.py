@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from mtdnn_lite import kd, pipeline
-from mtdnn_lite.encoder import load_tokenizer
-from mtdnn_lite.evaluation import predict
-from mtdnn_lite.heads import ClassificationHead, RankingHead
-from mtdnn_lite.model import MTDNN
-from mtdnn_lite.profiles import get_profile
-from mtdnn_lite.results import scores_table
-from mtdnn_lite.runs import config_hash, read_json, read_predictions
+from mtdnn_lite.core import kd
+from mtdnn_lite.core.encoder import load_tokenizer
+from mtdnn_lite.core.evaluation import predict
+from mtdnn_lite.core.heads import ClassificationHead, RankingHead
+from mtdnn_lite.core.model import MTDNN
+from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments.profiles import get_profile
+from mtdnn_lite.experiments.runs import config_hash, read_json, read_predictions
+from mtdnn_lite.reporting.results import scores_table
 
 # --- the loss, by hand -------------------------------------------------------------------------------------------
 

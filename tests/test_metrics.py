@@ -5,8 +5,8 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from mtdnn_lite.metrics import average_score, glue_score, ranks, task_metrics, task_score
-from mtdnn_lite.tasks import GLUE_TASKS
+from mtdnn_lite.glue.metrics import average_score, glue_score, ranks, task_metrics, task_score
+from mtdnn_lite.glue.tasks import GLUE_TASKS
 
 CASES = [(seed, size) for seed in range(3) for size in (2, 7, 50, 1000)]
 

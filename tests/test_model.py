@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from mtdnn_lite.encoder import load_encoder
-from mtdnn_lite.model import MTDNN
-from mtdnn_lite.tasks import GLUE_TASKS, TASKS, TaskType
+from mtdnn_lite.core.encoder import load_encoder
+from mtdnn_lite.core.model import MTDNN
+from mtdnn_lite.glue.tasks import GLUE_TASKS, TASKS, TaskType
 
 B, T = 4, 12
 

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from mtdnn_lite import pipeline
-from mtdnn_lite.encoder import load_encoder
-from mtdnn_lite.heads import ClassificationHead, build_head, readout
-from mtdnn_lite.model import MTDNN
-from mtdnn_lite.optim import build_optimizer, steps_after_a_spike
-from mtdnn_lite.profiles import get_profile
-from mtdnn_lite.tasks import TASKS
+from mtdnn_lite.core.encoder import load_encoder
+from mtdnn_lite.core.heads import ClassificationHead, build_head, readout
+from mtdnn_lite.core.model import MTDNN
+from mtdnn_lite.core.optim import build_optimizer, steps_after_a_spike
+from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments.profiles import get_profile
+from mtdnn_lite.glue.tasks import TASKS
 
 
 def test_readout_cls_is_the_first_token_and_mean_ignores_padding():
@@ -92,7 +92,8 @@ def test_the_quick_profile_names_its_departures():
 
 def test_ablation_describe_calls_a_difference_only_beyond_the_seeds_sd():
     import pandas as pd
-    from mtdnn_lite.ablation import describe
+
+    from mtdnn_lite.reporting.ablation import describe
     rows = [{"cell": "a", "stage": s, "seed": seed, "task": "RTE", "score": v}
             for s, seed, v in (("st", 0, 50), ("st", 1, 52), ("mtl", 0, 60), ("mtl", 1, 61))]
     rows += [{"cell": "b", "stage": s, "seed": seed, "task": "RTE", "score": v}

@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mtdnn_lite import published
-from mtdnn_lite.encoder import load_encoder
-from mtdnn_lite.metrics import glue_score
-from mtdnn_lite.model import MTDNN
-from mtdnn_lite.results import paper_layout, parameter_counts, scores_table, stage_summary, write_tables
-from mtdnn_lite.runs import write_json
-from mtdnn_lite.tasks import GLUE_TASKS
+from mtdnn_lite.core.encoder import load_encoder
+from mtdnn_lite.core.model import MTDNN
+from mtdnn_lite.experiments.runs import write_json
+from mtdnn_lite.glue.metrics import glue_score
+from mtdnn_lite.glue.tasks import GLUE_TASKS
+from mtdnn_lite.reporting import published
+from mtdnn_lite.reporting.results import paper_layout, parameter_counts, scores_table, stage_summary, write_tables
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_LIST = REPO.parent / "shared" / "paper_numbers.md"

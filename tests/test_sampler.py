@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from mtdnn_lite.sampler import SAMPLING, epoch_plan, pack_batches, task_probabilities
+from mtdnn_lite.core.sampler import SAMPLING, epoch_plan, pack_batches, task_probabilities
 
 
 def lengths(n, seed=0):

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtdnn_lite.encoder import load_encoder
-from mtdnn_lite.model import MTDNN
-from mtdnn_lite.profiles import get_profile
-from mtdnn_lite.submission import finished_models, format_predictions, model_dir, write_submission
+from mtdnn_lite.core.encoder import load_encoder
+from mtdnn_lite.core.model import MTDNN
+from mtdnn_lite.experiments.profiles import get_profile
+from mtdnn_lite.reporting.submission import finished_models, format_predictions, model_dir, write_submission
 
 ROWS = 7  # test rows kept per task
 COPIED = {"CoLA": ("train.tsv", "dev.tsv", "test.tsv"), "STS-B": ("train.tsv", "dev.tsv", "test.tsv"),

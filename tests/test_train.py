@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from mtdnn_lite import pipeline, train as train_module
-from mtdnn_lite.profiles import get_profile
-from mtdnn_lite.results import scores_table, stage_summary
-from mtdnn_lite.runs import read_json
+from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments import train as train_module
+from mtdnn_lite.experiments.profiles import get_profile
+from mtdnn_lite.experiments.runs import read_json
+from mtdnn_lite.reporting.results import scores_table, stage_summary
 
 # one task of each output layer: single-sentence, similarity, pairwise (SAN), ranking
 TASKS = ("CoLA", "STS-B", "RTE", "QNLI")

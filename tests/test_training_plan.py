@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from mtdnn_lite import pipeline, training_plan
-from mtdnn_lite.profiles import get_profile
+from mtdnn_lite.experiments import pipeline, training_plan
+from mtdnn_lite.experiments.profiles import get_profile
 
 TASKS = ("CoLA", "RTE")  # RTE has teachers
 

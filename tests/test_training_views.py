@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from datasets import Dataset
 
-from mtdnn_lite import batching, history, plots, scoreboard
-from mtdnn_lite.results import scores_table
-from mtdnn_lite.runs import config_hash, read_json, write_json
+from mtdnn_lite.experiments.runs import config_hash, read_json, write_json
+from mtdnn_lite.reporting import scoreboard
+from mtdnn_lite.reporting.results import scores_table
+from mtdnn_lite.views import batching, history, plots
 
 matplotlib.use("Agg")
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from mtdnn_lite import kd_analysis, pipeline, widgets
-from mtdnn_lite.profiles import get_profile
-from mtdnn_lite.results import scores_table
-from mtdnn_lite.runs import read_predictions
+from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments.profiles import get_profile
+from mtdnn_lite.experiments.runs import read_predictions
+from mtdnn_lite.reporting.results import scores_table
+from mtdnn_lite.views import kd_analysis, widgets
 
 TASKS = ("CoLA", "RTE")
 
@@ -139,7 +140,7 @@ def test_score_bars_are_the_scores_table_values(comparison, runs, profile):
 
 
 def test_the_kd_gain_is_shown_with_its_interval(comparison, runs, profile):
-    from mtdnn_lite.intervals import compare
+    from mtdnn_lite.reporting.intervals import compare
     expected = compare([runs / profile.name], widgets.KD_GAIN, TASKS).set_index("task")
     shown = comparison.intervals().set_index("task")
     assert list(shown.index) == [*TASKS, "average"]

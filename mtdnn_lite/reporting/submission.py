@@ -26,14 +26,14 @@ import datasets
 import numpy as np
 import torch
 
-from .data import OFFICIAL_ROWS, load_glue, split_info
-from .encoder import load_tokenizer
-from .evaluation import predict
-from .features import encode
-from .glue_files import split_files, task_dir
-from .model import MTDNN
-from .profiles import Profile
-from .tasks import AX, GLUE_TASKS, get_task
+from ..core.encoder import load_tokenizer
+from ..core.evaluation import predict
+from ..core.model import MTDNN
+from ..experiments.profiles import Profile
+from ..glue.data import OFFICIAL_ROWS, load_glue, split_info
+from ..glue.features import encode
+from ..glue.glue_files import split_files, task_dir
+from ..glue.tasks import AX, GLUE_TASKS, get_task
 
 SUBMISSION_FILES: dict[str, tuple[str, str]] = {
     "CoLA": ("CoLA", "test"), "SST-2": ("SST-2", "test"), "MRPC": ("MRPC", "test"), "STS-B": ("STS-B", "test"),

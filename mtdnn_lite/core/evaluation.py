@@ -8,10 +8,10 @@ class probabilities (for STS-B, the predicted score), which the notebooks and th
 import numpy as np
 import torch
 
-from .features import collate
-from .metrics import task_metrics
+from ..glue.features import collate
+from ..glue.metrics import task_metrics
+from ..glue.tasks import get_task
 from .model import MTDNN
-from .tasks import get_task
 
 
 @torch.no_grad()

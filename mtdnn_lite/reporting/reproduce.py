@@ -17,18 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import progress
+from ..core import progress
+from ..core.encoder import load_tokenizer
+from ..experiments.pipeline import RUNNERS, STAGES, run_dir, student_dir, task_data
+from ..experiments.profiles import Profile
+from ..experiments.runs import read_json, write_json
+from ..experiments.taskdata import subsample
+from ..experiments.training_plan import duration, plan_training
+from ..glue.tasks import GLUE_TASKS, get_task
 from .cost import inference_cost, write_cost
-from .encoder import load_tokenizer
 from .intervals import COMPARISONS, N_RESAMPLES, compare, mean_sd
-from .pipeline import RUNNERS, STAGES, run_dir, student_dir, task_data
-from .profiles import Profile
 from .results import markdown_table, scores_table, stage_summary, write_tables
-from .runs import read_json, write_json
 from .submission import finished_models, write_submission
-from .taskdata import subsample
-from .tasks import GLUE_TASKS, get_task
-from .training_plan import duration, plan_training
 
 COST_EXAMPLES = 500  # dev examples timed per teacher task: enough for a stable examples/s
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import datasets
 from transformers import PreTrainedTokenizerBase
 
-from .data import eval_splits, fingerprint, hold_out, load_glue, split_info
-from .features import encode
+from ..glue.data import eval_splits, fingerprint, hold_out, load_glue, split_info
+from ..glue.features import encode
 from .profiles import Profile
 
 

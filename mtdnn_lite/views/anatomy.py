@@ -13,10 +13,10 @@ import torch
 from torch import Tensor, nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .data import eval_splits, load_glue, split_label
-from .features import collate, encode
-from .model import MTDNN
-from .tasks import AX, get_task
+from ..core.model import MTDNN
+from ..glue.data import eval_splits, load_glue, split_label
+from ..glue.features import collate, encode
+from ..glue.tasks import AX, get_task
 
 
 @contextmanager

@@ -17,18 +17,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import kd
-from .cost import inference_cost
-from .data import EVAL_SPLITS, split_label
-from .encoder import load_tokenizer
-from .heads import build_head
-from .metrics import task_score
-from .pipeline import run_dir, student_dir, task_data
-from .profiles import Profile
-from .results import SYSTEMS, scores_table
-from .runs import read_json, read_predictions
-from .taskdata import subsample
-from .tasks import GLUE_TASKS, get_task
+from ..core import kd
+from ..core.encoder import load_tokenizer
+from ..core.heads import build_head
+from ..experiments.pipeline import run_dir, student_dir, task_data
+from ..experiments.profiles import Profile
+from ..experiments.runs import read_json, read_predictions
+from ..experiments.taskdata import subsample
+from ..glue.data import EVAL_SPLITS, split_label
+from ..glue.metrics import task_score
+from ..glue.tasks import GLUE_TASKS, get_task
+from ..reporting.cost import inference_cost
+from ..reporting.results import SYSTEMS, scores_table
 
 ENSEMBLE = "ensemble"
 

@@ -33,19 +33,19 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from ..core.encoder import load_tokenizer
+from ..core.evaluation import predict
+from ..core.model import MTDNN
+from ..experiments.pipeline import run_dir
+from ..experiments.profiles import Profile, get_profile
+from ..experiments.runs import read_json, read_predictions
+from ..glue.data import split_label
+from ..glue.features import encode
+from ..glue.tasks import get_task
+from ..reporting.intervals import COMPARISONS, compare
+from ..reporting.results import scores_table
 from . import kd_analysis, plots
-from .data import split_label
-from .encoder import load_tokenizer
-from .evaluation import predict
-from .features import encode
 from .glue_stats import resolve_glue_dir
-from .intervals import COMPARISONS, compare
-from .model import MTDNN
-from .pipeline import run_dir
-from .profiles import Profile, get_profile
-from .results import scores_table
-from .runs import read_json, read_predictions
-from .tasks import get_task
 
 MTDNN_NAME, KD_NAME, ENSEMBLE_NAME = "MT-DNN", "MT-DNN-KD", "ensemble"
 SYSTEMS = ("MT-DNN", "MT-DNN-KD", "Teacher ensemble")

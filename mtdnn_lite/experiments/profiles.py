@@ -11,7 +11,7 @@ import types
 import typing
 from dataclasses import dataclass
 
-from .tasks import GLUE_TASKS
+from ..glue.tasks import GLUE_TASKS
 
 
 def conform(name: str, value, kind):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import EVAL_SPLITS, split_label
-from .metrics import task_score
-from .results import STAGE_ORDER
-from .runs import read_json
-from .tasks import GLUE_TASKS
+from ..experiments.runs import read_json
+from ..glue.data import EVAL_SPLITS, split_label
+from ..glue.metrics import task_score
+from ..glue.tasks import GLUE_TASKS
+from ..reporting.results import STAGE_ORDER
 
 COLUMNS = ["profile", "stage", "run", "task", "epoch", "epochs_before", "epoch_total", "train_loss", "score",
            "split", "rows", "finished", "starts_from"]

@@ -323,13 +323,13 @@ def plot_inference_cost(costs: pd.DataFrame, title: str) -> Figure:
 def stage_colors() -> dict[str, tuple]:
     """{stage: colour} for the stages in the papers' order (results.STAGE_ORDER): a stage keeps its colour
     in every figure."""
-    from .results import STAGE_ORDER
+    from ..reporting.results import STAGE_ORDER
 
     return dict(zip(STAGE_ORDER, colors(len(STAGE_ORDER))))
 
 
 def _task_colors(tasks) -> dict[str, tuple]:
-    from .tasks import GLUE_TASKS
+    from ..glue.tasks import GLUE_TASKS
 
     palette = colors(len(GLUE_TASKS))
     return {t: palette[GLUE_TASKS.index(t) % len(palette)] if t in GLUE_TASKS else "grey" for t in tasks}
@@ -338,7 +338,7 @@ def _task_colors(tasks) -> dict[str, tuple]:
 def plot_task_sequence(plan: pd.DataFrame, title: str) -> Figure:
     """The task of every training step, in order: one mark per step on its task's row, epoch boundaries dashed;
     `plan` from batching.plan_table (columns step, epoch, task)."""
-    from .tasks import GLUE_TASKS
+    from ..glue.tasks import GLUE_TASKS
 
     tasks = [t for t in GLUE_TASKS if t in set(plan.task)] + sorted(set(plan.task) - set(GLUE_TASKS))
     palette = _task_colors(tasks)
@@ -415,7 +415,7 @@ def plot_learning_curves(curves: pd.DataFrame, title: str, value: str = "score")
     coloured by stage, against epochs since the pretrained encoder (a refine run continues after the mtl
     epochs it starts from, joined to the mtl run's last epoch by a dotted line); `curves` from
     history.learning_curves."""
-    from .tasks import GLUE_TASKS
+    from ..glue.tasks import GLUE_TASKS
 
     tasks = [t for t in GLUE_TASKS if t in set(curves.task)]
     ncols = min(len(tasks), 5)
@@ -461,7 +461,7 @@ def plot_learning_curves(curves: pd.DataFrame, title: str, value: str = "score")
 def plot_task_scores(scores: pd.DataFrame, title: str) -> Figure:
     """Grouped bars: each task's dev score per system, the value on each bar, the split under the task name;
     `scores` from scoreboard.stage_scores (columns stage, system, task, score, split)."""
-    from .tasks import GLUE_TASKS
+    from ..glue.tasks import GLUE_TASKS
 
     tasks = [t for t in GLUE_TASKS if t in set(scores.task)]
     systems = list(dict.fromkeys(scores.system))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtdnn_lite.tasks import AX, Task
+from mtdnn_lite.glue.tasks import AX, Task
 
 MAX_BAD_FRACTION = 0.01
 """More malformed rows than this fraction of a file's rows is an error, not a warning."""

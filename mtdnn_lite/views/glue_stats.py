@@ -20,10 +20,10 @@ from datasets import Dataset, DatasetDict
 from transformers import PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
-from .data import OFFICIAL_ROWS, load_glue, split_info, split_label
-from .glue_files import split_files
-from .heads import build_head
-from .tasks import AX, GLUE_TASKS, get_task
+from ..core.heads import build_head
+from ..glue.data import OFFICIAL_ROWS, load_glue, split_info, split_label
+from ..glue.glue_files import split_files
+from ..glue.tasks import AX, GLUE_TASKS, get_task
 
 ALL_TASKS: tuple[str, ...] = (*GLUE_TASKS, AX.name)
 """The nine GLUE tasks and the diagnostic set AX."""

@@ -20,14 +20,14 @@ settings is reused; a later stage names the run it starts from in its own settin
 
 from pathlib import Path
 
-from . import kd
-from .encoder import load_encoder, load_tokenizer
-from .evaluation import predict
-from .model import MTDNN
+from ..core import kd
+from ..core.encoder import load_encoder, load_tokenizer
+from ..core.evaluation import predict
+from ..core.model import MTDNN
+from ..glue.tasks import get_task
 from .profiles import Profile
 from .runs import is_done, read_json
 from .taskdata import TaskData, prepare_task
-from .tasks import get_task
 from .train import processes, train
 
 STAGES = ("st", "mtl", "refine", "teacher", "soft_targets", "student", "student_refine")

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from .metrics import task_metrics, task_score
-from .pipeline import student_dir
-from .runs import read_json, read_predictions
-from .tasks import GLUE_TASKS
+from ..experiments.pipeline import student_dir
+from ..experiments.runs import read_json, read_predictions
+from ..glue.metrics import task_metrics, task_score
+from ..glue.tasks import GLUE_TASKS
 
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95

@@ -9,8 +9,8 @@ from safetensors.torch import load_model, save_model
 from torch import Tensor, nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 
+from ..glue.tasks import get_task
 from .heads import build_head
-from .tasks import get_task
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"

@@ -15,8 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .tasks import Task, TaskType
-
+from ..glue.tasks import Task, TaskType
 
 READOUTS = ("cls", "mean")
 

@@ -42,14 +42,14 @@ from accelerate.utils import parse_flag_from_env, set_seed
 from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
-from . import kd, progress
-from .evaluation import evaluate
-from .features import collate
-from .model import MTDNN
-from .optim import build_optimizer, linear_warmup_decay
+from ..core import kd, progress
+from ..core.evaluation import evaluate
+from ..core.model import MTDNN
+from ..core.optim import build_optimizer, linear_warmup_decay
+from ..core.sampler import epoch_plan, pack_batches
+from ..glue.features import collate
 from .profiles import Profile
 from .runs import config_hash, environment, is_done, read_json, write_json, write_predictions
-from .sampler import epoch_plan, pack_batches
 from .taskdata import TaskData
 
 

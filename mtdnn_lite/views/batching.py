@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .sampler import SAMPLING, Batch, epoch_plan, pack_batches, task_probabilities
-from .tasks import GLUE_TASKS
+from ..core.sampler import SAMPLING, Batch, epoch_plan, pack_batches, task_probabilities
+from ..glue.tasks import GLUE_TASKS
 
 SAMPLING_LABELS = {
     "algorithm1": "Algorithm 1 (every batch once, shuffled)",

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import EVAL_SPLITS, split_label
-from .metrics import task_score
-from .runs import read_json
-from .tasks import GLUE_TASKS, get_task
+from ..experiments.runs import read_json
+from ..glue.data import EVAL_SPLITS, split_label
+from ..glue.metrics import task_score
+from ..glue.tasks import GLUE_TASKS, get_task
 
 STAGE_ORDER = ["st", "mtl", "refine", "teacher", "ensemble", "student", "student_refine"]
 

@@ -18,12 +18,12 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import OFFICIAL_ROWS
-from .glue_files import split_files, task_dir
+from ..glue.data import OFFICIAL_ROWS
+from ..glue.glue_files import split_files, task_dir
+from ..glue.tasks import get_task
 from .pipeline import STAGES, multitask, run_config, run_dir
 from .profiles import Profile
 from .runs import read_json
-from .tasks import get_task
 
 REFERENCE_SPEED = {"minilm": 31.0, "tiny": 600.0}
 """Training examples per second by encoder, on this project's 2-core CPU: minilm over the whole quick

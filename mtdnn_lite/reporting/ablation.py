@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .pipeline import run_mtl, run_st
+from ..experiments.pipeline import run_mtl, run_st
+from ..experiments.profiles import Profile
+from ..experiments.runs import read_json
+from ..glue.tasks import GLUE_TASKS
 from .intervals import mean_sd
-from .profiles import Profile
 from .results import markdown_table, scores_table, stage_summary
-from .runs import read_json
-from .tasks import GLUE_TASKS
 
 PAPER = {"optimizer": "adamax", "lr": 2e-4, "lr_mtl": 5e-5, "readout": "cls", "san": True}
 GRID: dict[str, dict] = {

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor, nn
 
+from ..experiments.runs import config_hash, read_json, read_predictions, write_json, write_predictions
+from ..experiments.taskdata import TaskData
 from .evaluation import score_split
-from .runs import config_hash, read_json, read_predictions, write_json, write_predictions
-from .taskdata import TaskData
 
 PROBABILITIES = "probabilities.npy"
 META = "meta.json"

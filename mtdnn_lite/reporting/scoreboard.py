@@ -18,10 +18,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..glue.tasks import GLUE_TASKS, get_task
 from .published import column_metrics, glue_test_table, small_encoder_dev_table
-from .results import COLUMNS, MISSING, STAGE_ORDER, _split_note, _splits, _stage_rows, _task_cell, paper_layout, \
-    scores_table
-from .tasks import GLUE_TASKS, get_task
+from .results import (
+    COLUMNS,
+    MISSING,
+    STAGE_ORDER,
+    _split_note,
+    _splits,
+    _stage_rows,
+    _task_cell,
+    paper_layout,
+    scores_table,
+)
 
 STAGE_LABELS = {
     "st": "single-task (st)",

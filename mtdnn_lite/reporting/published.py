@@ -21,7 +21,7 @@ from importlib.resources import files
 
 import pandas as pd
 
-from .tasks import get_task
+from ..glue.tasks import get_task
 
 SOURCE_FILE = "paper_numbers.md"
 

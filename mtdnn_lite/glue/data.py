@@ -26,8 +26,8 @@ import datasets
 import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from mtdnn_lite.glue_files import read_split, split_files, task_dir
-from mtdnn_lite.tasks import AX, Task, get_task
+from mtdnn_lite.glue.glue_files import read_split, split_files, task_dir
+from mtdnn_lite.glue.tasks import AX, Task, get_task
 
 HUB_DATASET = "nyu-mll/glue"
 
@@ -159,7 +159,7 @@ def split_info(ds: Dataset) -> dict:
         return json.loads(ds.info.description)
     except (TypeError, json.JSONDecodeError):
         raise ValueError("this Dataset carries no split metadata in info.description "
-                         "(it was not made by mtdnn_lite.data.load_glue)") from None
+                         "(it was not made by mtdnn_lite.glue.data.load_glue)") from None
 
 
 def split_label(split: str) -> str:

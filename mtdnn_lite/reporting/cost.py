@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from .evaluation import predict
-from .model import MTDNN
-from .runs import environment
+from ..core.evaluation import predict
+from ..core.model import MTDNN
+from ..experiments.runs import environment
 from .submission import model_dir
 
 
@@ -88,7 +88,7 @@ def write_cost(costs: Sequence[dict], out_dir: str | Path) -> list[Path]:
     (out_dir / "inference_cost.json").write_text(json.dumps(list(costs), indent=1) + "\n")
     note = ("Inference cost of the MT-DNN-KD student (one model) against the teacher ensemble (K models run one "
             "after another, probabilities averaged), on the same dev split and batch size; median of the timed "
-            "passes after one warm-up pass (`mtdnn_lite.cost.inference_cost`). Timings depend on the machine "
+            "passes after one warm-up pass (`mtdnn_lite.reporting.cost.inference_cost`). Timings depend on the machine "
             "and its load.")
     (out_dir / "inference_cost.md").write_text(f"# Inference cost\n\n{note}\n\n{cost_markdown(costs)}\n")
     return [out_dir / "inference_cost.json", out_dir / "inference_cost.md"]
