@@ -26,7 +26,7 @@ from ..core.evaluation import predict
 from ..core.model import MTDNN
 from ..glue.tasks import get_task
 from .profiles import Profile
-from .runs import is_done, read_json
+from .runs import is_done, is_finished, read_json
 from .taskdata import TaskData, prepare_task
 from .train import processes, train
 
@@ -81,7 +81,15 @@ def student_dir(profile_root, task: str) -> Path:
     """MT-DNN-KD's run for `task` under a profile's runs folder ``<root>/<profile>``: the student refined on the
     task where that run is finished, else the student itself (as with epochs_student_refine = 0)."""
     refined = Path(profile_root) / "student_refine" / task
-    return refined if (refined / "done.json").is_file() else Path(profile_root) / "student"
+    return refined if is_finished(refined) else Path(profile_root) / "student"
+
+
+def teacher_runs(profile_root, task: str) -> list[Path]:
+    """The finished teacher runs of `task` under a profile's runs folder: ``<root>/<profile>/teacher/<task>/<k>``,
+    in the order k = 1 … K."""
+    folder = Path(profile_root) / "teacher" / task
+    found = [p for p in folder.iterdir() if p.name.isdigit() and is_finished(p)] if folder.is_dir() else []
+    return sorted(found, key=lambda p: int(p.name))
 
 
 def new_model(profile: Profile, tasks: list[str]) -> MTDNN:

@@ -50,6 +50,11 @@ def environment() -> dict:
             "torch_threads": torch.get_num_threads()}
 
 
+def is_finished(run_dir: Path) -> bool:
+    """Whether `run_dir` holds a finished run (its done.json, written last), whatever its settings."""
+    return (Path(run_dir) / "done.json").is_file()
+
+
 def is_done(run_dir: Path, config: dict) -> bool:
     """Whether `run_dir` holds a finished run of exactly this config."""
     done = Path(run_dir) / "done.json"
