@@ -113,27 +113,28 @@ def test_san_prediction_dropout_in_training(inputs):
 def test_ranking_head_trains(encoder, inputs):
     head = RankingHead(H, dropout=0.1)
     output, loss = run(head, encoder, inputs, torch.tensor([0, 1, 1, 0]), group=torch.tensor([3, 3, 5, 6]))
-    assert output.shape == (B,) and ((0 < output) & (output < 1)).all()
+    g = torch.sigmoid(output)  # the output is the relevance logit z of g = sigmoid(z)
+    assert output.shape == (B,) and ((0 < g) & (g < 1)).all()
     assert_distributions(head.probabilities(output), 2)
-    assert torch.equal(head.probabilities(output)[:, 0], output)  # column 0 is "entailment": g
+    assert torch.equal(head.probabilities(output)[:, 0], g)  # column 0 is "entailment": g
     assert_trains(head, encoder, loss)
 
 
 def test_ranking_loss_by_hand():
     head = RankingHead(H, dropout=0.0, gamma=2.0)
-    g = torch.tensor([0.3, 0.8, 0.6, 0.2, 0.9, 0.4])
+    g = torch.tensor([0.3, 0.8, 0.6, 0.2, 0.9, 0.4])  # the head's output is z = logit(g)
     batch = {"labels": torch.tensor([1, 0, 0, 1, 0, 0]), "group": torch.tensor([7, 7, 9, 4, 4, 4])}
     # question 7: two candidates, the second one the answer: −log P_r(A^+|Q) = −log softmax(γ g)[1]
     listwise = -math.log(math.exp(2 * 0.8) / (math.exp(2 * 0.3) + math.exp(2 * 0.8)))
     # question 9: a single candidate, and question 4: two answers: binary cross-entropy of each example
     pointwise = [-math.log(0.6), -math.log(1 - 0.2), -math.log(0.9), -math.log(0.4)]
     expected = (listwise + sum(pointwise)) / 5
-    assert head.loss(g, batch).item() == pytest.approx(expected, rel=1e-6)
+    assert head.loss(torch.logit(g), batch).item() == pytest.approx(expected, rel=1e-6)
     singleton = {"labels": torch.tensor([1]), "group": torch.tensor([0])}
-    assert head.loss(torch.tensor([0.3]), singleton).item() == pytest.approx(-math.log(0.7), rel=1e-6)
+    assert head.loss(torch.logit(torch.tensor([0.3])), singleton).item() == pytest.approx(-math.log(0.7), rel=1e-6)
     pair = {"labels": torch.tensor([0, 1]), "group": torch.tensor([2, 2])}
     expected = -F.log_softmax(2 * torch.tensor([0.3, 0.8]), 0)[0]
-    assert head.loss(torch.tensor([0.3, 0.8]), pair).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert head.loss(torch.logit(torch.tensor([0.3, 0.8])), pair).item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 @pytest.mark.parametrize("san", [True, False])
@@ -148,3 +149,30 @@ def test_build_head_follows_task_type(san, inputs):
         assert head.dropout.p == task.dropout
         output = head(torch.randn(B, T, H), attention_mask, token_type_ids)
         assert output.shape == ((B,) if type(head) in (SimilarityHead, RankingHead) else (B, task.num_labels))
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_log_probabilities_are_the_log_of_probabilities(name, inputs):
+    """One contract: log_probabilities(output) is log P of the distribution probabilities(output) gives."""
+    task = TASKS[name]
+    if task.is_regression:
+        pytest.skip("a regression has no class probabilities")
+    _, attention_mask, token_type_ids = inputs
+    head = build_head(task, H).eval()
+    output = head(torch.randn(B, T, H), attention_mask, token_type_ids)
+    log_p = head.log_probabilities(output)
+    assert log_p.shape == (B, task.num_labels) and torch.isfinite(log_p).all()
+    assert torch.allclose(log_p.exp(), head.probabilities(output), atol=1e-6)
+    assert_distributions(log_p.exp(), task.num_labels)
+
+
+def test_log_probabilities_stay_finite_where_probabilities_underflow(inputs):
+    _, attention_mask, token_type_ids = inputs
+    z = torch.tensor([200.0, -200.0, 0.0, 30.0])  # sigmoid(±200) is 1 or 0 in float32
+    log_p = RankingHead(H, dropout=0.0).log_probabilities(z)
+    assert torch.isfinite(log_p).all() and log_p[0, 1].item() == pytest.approx(-200.0)
+    head = SANHead(H, 3, dropout=0.0).eval()
+    with torch.no_grad():
+        head.W_3.weight.mul_(1e4)  # confident steps: some P_r^k of exactly 0
+        output = head(torch.randn(B, T, H), attention_mask, token_type_ids)
+    assert (head.probabilities(output) == 0).any() and torch.isfinite(head.log_probabilities(output)).all()

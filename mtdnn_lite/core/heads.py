@@ -1,8 +1,13 @@
 """The task-specific output layers of MT-DNN (section 3), one for each task type.
 
-Every head reads the shared encoder's contextual embeddings `hidden` (Float[B,T,H]) and has
-- `forward(hidden, attention_mask, token_type_ids)`: its raw output;
-- `probabilities(output)`: class probabilities Float[B,C] (for regression, the score Float[B]);
+Every head reads the shared encoder's contextual embeddings `hidden` (Float[B,T,H]) and has one contract:
+- `forward(hidden, attention_mask, token_type_ids)`: its output, what the two methods below read: the logits
+  (ClassificationHead), log P_r (SANHead), the relevance logit z with g = sigmoid(z) (RankingHead), or the
+  score (SimilarityHead);
+- `log_probabilities(output)`: log P Float[B,C], computed in log space, so exact and finite with no clamping
+  (every head with classes; the distillation loss, kd.py, reads it);
+- `probabilities(output)`: P = exp(log P) Float[B,C], what predictions are read from (for the regression of
+  SimilarityHead, which has no classes, the score Float[B]);
 - `loss(output, batch)`: its training loss against batch["labels"].
 
 In the equations, x is the sequence's summary vector, read off `hidden` by `readout`: MT-DNN's x is the
@@ -49,6 +54,9 @@ class ClassificationHead(nn.Module):
     def forward(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
         x = self.dropout(readout(hidden, attention_mask, self.readout))
         return self.W(x)  # W_SST^T · x: the logits, Float[B,C]
+
+    def log_probabilities(self, output: Tensor) -> Tensor:
+        return output.log_softmax(-1)  # log P_r(c|X) = log softmax(W_SST^T · x)
 
     def probabilities(self, output: Tensor) -> Tensor:
         return output.softmax(-1)  # P_r(c|X) = softmax(W_SST^T · x)
@@ -106,7 +114,9 @@ class SANHead(nn.Module):
 
     Stochastic prediction dropout, in training only: each example drops each step's prediction with
     probability `prediction_dropout`, keeps at least one, and averages those it kept. At inference P_r
-    averages all K. `forward` returns log P_r, so that softmax(output) = P_r and the loss is the NLL.
+    averages all K. `forward` returns log P_r, so that exp(output) = P_r and the loss is the NLL; the
+    average is taken in log space (a logsumexp of the steps' log P_r^k), so log P_r is finite even where
+    a probability underflows.
     """
 
     def __init__(self, hidden: int, num_labels: int, dropout: float, steps: int = 5,
@@ -122,24 +132,29 @@ class SANHead(nn.Module):
 
     def step_probabilities(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
         """The K steps' predictions P_r^0 … P_r^{K−1}: Float[B,K,C]."""
+        return self.step_log_probabilities(hidden, attention_mask, token_type_ids).exp()
+
+    def step_log_probabilities(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
+        """The K steps' predictions in log space, log P_r^0 … log P_r^{K−1}: Float[B,K,C]."""
         memory = self.dropout(hidden)
         premise = attention_mask.bool() & (token_type_ids == 0)  # where M^p is
         hypothesis = attention_mask.bool() & (token_type_ids == 1)  # where M^h is
         s = attend(self.w_1(memory).squeeze(-1), memory, hypothesis)  # s^0 = Σ_j α_j M^h_j
         x = self.read(s, memory, premise)  # x^0, read with s^0
-        P = [self.predict(s, x)]  # P_r^0
+        log_P = [self.predict(s, x)]  # log P_r^0
         for _ in range(1, self.steps):
             x = self.read(s, memory, premise)  # x^k, read with s^{k−1}
             s = self.gru(x, s)  # s^k = GRU(s^{k−1}, x^k)
-            P.append(self.predict(s, x))  # P_r^k
-        return torch.stack(P, 1)
+            log_P.append(self.predict(s, x))  # log P_r^k
+        return torch.stack(log_P, 1)
 
     def read(self, s: Tensor, memory: Tensor, premise: Tensor) -> Tensor:
         """What state s reads from the premise: Σ_j β_j M^p_j with β_j = softmax_j(s W_2^T M^p_j)."""
         return attend(torch.einsum("bh,bth->bt", self.W_2(s), memory), memory, premise)
 
     def predict(self, s: Tensor, x: Tensor) -> Tensor:
-        return self.W_3(torch.cat([s, x, (s - x).abs(), s * x], -1)).softmax(-1)  # P_r^k
+        """log P_r^k = log softmax(W_3^T [s^k; x^k; |s^k − x^k|; s^k ∘ x^k])."""
+        return self.W_3(torch.cat([s, x, (s - x).abs(), s * x], -1)).log_softmax(-1)
 
     def kept_steps(self, batch_size: int, device: torch.device) -> Tensor:
         """Stochastic prediction dropout: the steps each example keeps, Bool[B,K] (all of them at inference)."""
@@ -151,9 +166,13 @@ class SANHead(nn.Module):
         return keep
 
     def forward(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
-        P = self.step_probabilities(hidden, attention_mask, token_type_ids)  # P_r^k: Float[B,K,C]
-        keep = self.kept_steps(len(P), P.device).unsqueeze(-1)
-        return ((P * keep).sum(1) / keep.sum(1)).log()  # log P_r, P_r = avg of the kept P_r^k
+        log_P = self.step_log_probabilities(hidden, attention_mask, token_type_ids)  # log P_r^k: Float[B,K,C]
+        keep = self.kept_steps(len(log_P), log_P.device).unsqueeze(-1)
+        # log P_r = log((1/|kept|) Σ_{k kept} P_r^k) = logsumexp_{k kept}(log P_r^k) − log |kept|
+        return log_P.masked_fill(~keep, float("-inf")).logsumexp(1) - keep.sum(1).log()
+
+    def log_probabilities(self, output: Tensor) -> Tensor:
+        return output  # forward already gives log P_r
 
     def probabilities(self, output: Tensor) -> Tensor:
         return output.exp()  # P_r
@@ -176,8 +195,12 @@ class RankingHead(nn.Module):
     - one −log P_r(A^+|Q) for each group of ≥ 2 candidates with exactly one answer;
     - one binary cross-entropy of g against relevance for every other example (a singleton, or a
       group with no answer or several).
-    A question ranked as a list thus weighs as much as one example scored alone. (The cross-entropy is
-    written out because torch's binary_cross_entropy refuses to run under CUDA autocast.)
+    A question ranked as a list thus weighs as much as one example scored alone.
+
+    `forward` returns the relevance logit z = w_QNLI^T · x, so g = sigmoid(z) and, in the label order
+    (entailment, not_entailment), P = (g, 1 − g) and log P = (logsigmoid(z), logsigmoid(−z)): exact in
+    log space. The cross-entropy is computed from z by binary_cross_entropy_with_logits, which CUDA
+    autocast allows (torch's binary_cross_entropy of g it refuses).
     """
 
     def __init__(self, hidden: int, dropout: float, gamma: float = 1.0, readout: str = "cls"):
@@ -189,13 +212,18 @@ class RankingHead(nn.Module):
 
     def forward(self, hidden: Tensor, attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:
         x = self.dropout(readout(hidden, attention_mask, self.readout))
-        return torch.sigmoid(self.w(x).squeeze(-1))  # g(Q, A) = sigmoid(w_QNLI^T · x), Float[B]
+        return self.w(x).squeeze(-1)  # z = w_QNLI^T · x, the logit of g(Q, A) = sigmoid(z): Float[B]
+
+    def log_probabilities(self, output: Tensor) -> Tensor:
+        # log P = (log g, log(1 − g)) = (logsigmoid(z), logsigmoid(−z)), as 1 − sigmoid(z) = sigmoid(−z)
+        return F.logsigmoid(torch.stack([output, -output], -1))
 
     def probabilities(self, output: Tensor) -> Tensor:
-        return torch.stack([output, 1 - output], -1)  # label order: (entailment, not_entailment)
+        return torch.sigmoid(torch.stack([output, -output], -1))  # P = (g, 1 − g): (entailment, not_entailment)
 
     def loss(self, output: Tensor, batch: dict) -> Tensor:
-        g, relevant = output.float(), (batch["labels"] == 0).float()  # float32 even under bf16 autocast
+        z, relevant = output.float(), (batch["labels"] == 0).float()  # float32 even under bf16 autocast
+        g = torch.sigmoid(z)  # g(Q, A)
         questions, q = batch["group"].unique(return_inverse=True)  # q: each example's question, 0 … Q−1
         candidates = torch.bincount(q)[q]
         answers = torch.bincount(q, weights=relevant)[q]
@@ -203,8 +231,8 @@ class RankingHead(nn.Module):
         # log Σ_{A'} exp(γ g(Q, A')), for each example's question
         log_normaliser = g.new_zeros(len(questions)).index_add(0, q, (self.gamma * g).exp()).log()[q]
         ranking = (log_normaliser - self.gamma * g)[listwise & (relevant == 1)]  # −log P_r(A^+|Q)
-        p, y = g[~listwise].clamp(1e-7, 1 - 1e-7), relevant[~listwise]  # clamped: finite logs
-        pointwise = -(y * p.log() + (1 - y) * (1 - p).log())  # binary cross-entropy
+        # binary cross-entropy −(y log g + (1 − y) log(1 − g)), from z
+        pointwise = F.binary_cross_entropy_with_logits(z[~listwise], relevant[~listwise], reduction="none")
         return torch.cat([ranking, pointwise]).mean()
 
 

@@ -47,7 +47,8 @@ class MTDNN(nn.Module):
                             token_type_ids=batch["token_type_ids"]).last_hidden_state
 
     def forward(self, batch: dict) -> Tensor:
-        """The raw output of the head of batch["task"] (see heads.py)."""
+        """The output of the head of batch["task"]: logits, log P_r (SAN), the relevance logit (ranking) or the
+        score (similarity); its head's log_probabilities and probabilities read it (see heads.py)."""
         head = self.head(batch["task"])
         return head(self.encode(batch), batch["attention_mask"], batch["token_type_ids"])
 
@@ -55,6 +56,7 @@ class MTDNN(nn.Module):
         return self.head(batch["task"]).loss(self(batch), batch)
 
     def probabilities(self, batch: dict) -> Tensor:
+        """Class probabilities Float[B,C] of the batch (for a regression, the score Float[B])."""
         return self.head(batch["task"]).probabilities(self(batch))
 
     def parameter_counts(self) -> dict[str, int]:
