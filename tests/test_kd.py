@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from mtdnn_lite.core import kd
+from mtdnn_lite.experiments import soft_targets
 from mtdnn_lite.core.encoder import load_tokenizer
 from mtdnn_lite.core.evaluation import predict
-from mtdnn_lite.core.heads import ClassificationHead, RankingHead
+from mtdnn_lite.core.heads import ClassificationHead, RankingHead, SANHead
 from mtdnn_lite.core.model import MTDNN
 from mtdnn_lite.experiments import pipeline
 from mtdnn_lite.experiments.profiles import get_profile
@@ -74,14 +75,38 @@ def test_soft_targets_equal_to_hard_one_hot_give_the_hard_loss():
 
 
 def test_ranking_head_distils_its_pointwise_probabilities():
-    g = torch.tensor([0.8, 0.3, 0.6], requires_grad=True)  # QNLI relevance; P = (g, 1 − g)
+    g = torch.tensor([0.8, 0.3, 0.6])  # QNLI relevance; P = (g, 1 − g)
+    z = torch.logit(g).requires_grad_(True)  # the head's output: g = sigmoid(z)
     batch = {"labels": torch.tensor([0, 1, 0]), "group": torch.tensor([0, 1, 2]),
              "soft_targets": torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])}
     head = RankingHead(4, 0.0)
     soft = -sum(q[0] * math.log(p) + q[1] * math.log(1 - p)
                 for q, p in zip(batch["soft_targets"].tolist(), g.tolist())) / 3
-    loss = kd.distillation_loss(head, g, batch)
-    assert loss.item() == pytest.approx(0.5 * head.loss(g, batch).item() + 0.5 * soft, rel=1e-5)
+    loss = kd.distillation_loss(head, z, batch)
+    assert loss.item() == pytest.approx(0.5 * head.loss(z, batch).item() + 0.5 * soft, rel=1e-5)
+
+
+@pytest.mark.parametrize("head", [ClassificationHead(4, 3, 0.0), SANHead(4, 3, 0.0)], ids=["logits", "SAN"])
+def test_alpha_picks_the_hard_loss_or_the_soft_cross_entropy(head):
+    output = torch.tensor(Z).log_softmax(-1) if isinstance(head, SANHead) else torch.tensor(Z)  # SAN: log P
+    batch = {"labels": torch.tensor(Y), "soft_targets": torch.tensor(Q)}
+    log_p = head.log_probabilities(output)
+    hard = kd.distillation_loss(head, output, batch, weight=0.0, temperature=1.0)
+    assert torch.equal(hard, head.loss(output, batch)) and hard.item() == pytest.approx(hard_ce_by_hand(), rel=1e-6)
+    soft = kd.distillation_loss(head, output, batch, weight=1.0, temperature=1.0)
+    assert soft.item() == pytest.approx(kd.soft_cross_entropy(log_p, batch["soft_targets"]).item(), rel=1e-6)
+    assert soft.item() == pytest.approx(soft_ce_by_hand(1.0), rel=1e-6)
+
+
+def test_soft_targets_with_zeros_stay_finite_at_t_2():
+    z = torch.tensor(Z, requires_grad=True)
+    q = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])  # Q_T ∝ Q^(1/2): (1, 0, 0) and (0, ½, ½)
+    loss = kd.soft_cross_entropy(z.log_softmax(-1), q, temperature=2.0)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(z.grad).all()
+    p_t = [softmax(row, 2.0) for row in Z]
+    expected = 4 * -(math.log(p_t[0][0]) + 0.5 * math.log(p_t[1][1]) + 0.5 * math.log(p_t[1][2])) / 2
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_ensemble_is_the_mean_of_its_members():
@@ -156,7 +181,7 @@ def test_soft_targets_are_stored_with_meta_and_load_back(kd_runs, profile, glue_
         assert meta["task"] == task and meta["split"] == "train" and meta["idx"] == list(data.train["idx"])
         assert meta["fingerprint"] == data.info["train"]["fingerprint"]
         assert [t["run"] for t in meta["teachers"]] == [f"tiny/teacher/{task}/1", f"tiny/teacher/{task}/2"]
-        q = kd.load_soft_targets(folder, data)
+        q = soft_targets.load_soft_targets(folder, data)
         assert q.shape == (48, 2) and np.allclose(q.sum(1), 1, atol=1e-5)
         teachers = [MTDNN.load(root / "tiny" / "teacher" / task / str(k) / "model") for k in (1, 2)]
         pad = load_tokenizer(profile.encoder).pad_token_id
@@ -170,13 +195,13 @@ def test_soft_targets_for_other_data_are_refused(kd_runs, profile, glue_dir):
     data = pipeline.task_data("RTE", profile, glue_dir)
     other = dataclasses.replace(data, info={**data.info, "train": {**data.info["train"], "fingerprint": "0" * 16}})
     with pytest.raises(ValueError, match=r"RTE/meta\.json: fingerprint is '[0-9a-f]{16}', expected '0{16}'"):
-        kd.load_soft_targets(folder, other)
+        soft_targets.load_soft_targets(folder, other)
     reordered = dataclasses.replace(data, train=data.train.select(range(47, -1, -1)))
     with pytest.raises(ValueError, match=r"RTE/meta\.json: idx differs from the training data's at row 0"):
-        kd.load_soft_targets(folder, reordered)
+        soft_targets.load_soft_targets(folder, reordered)
     fewer = dataclasses.replace(data, train=data.train.select(range(40)))
     with pytest.raises(ValueError, match=r"at row 40 \(48 ids stored, 40 in the data\)"):
-        kd.load_soft_targets(folder, fewer)
+        soft_targets.load_soft_targets(folder, fewer)
 
 
 def test_the_student_distils_the_teacher_tasks_only(kd_runs):

@@ -20,13 +20,14 @@ settings is reused; a later stage names the run it starts from in its own settin
 
 from pathlib import Path
 
-from ..core import kd
 from ..core.encoder import load_encoder, load_tokenizer
 from ..core.evaluation import predict
+from ..core.kd import ensemble_probabilities
 from ..core.model import MTDNN
 from ..glue.tasks import get_task
 from .profiles import Profile
 from .runs import is_done, is_finished, read_json
+from .soft_targets import score_ensemble, with_soft_targets, write_soft_targets
 from .taskdata import TaskData, prepare_task
 from .train import processes, train
 
@@ -66,7 +67,7 @@ def run_dir(root, profile: Profile, stage: str, task: str | None = None) -> Path
 def _data(tasks, profile: Profile, glue_dir, soft_targets: dict[str, Path] | None = None) -> dict[str, TaskData]:
     """Each task's data, drawn with the profile's seed; with a soft-target column where `soft_targets` has one."""
     soft_targets = soft_targets or {}
-    return {t: kd.with_soft_targets(task_data(t, profile, glue_dir), soft_targets[t]) if t in soft_targets
+    return {t: with_soft_targets(task_data(t, profile, glue_dir), soft_targets[t]) if t in soft_targets
             else task_data(t, profile, glue_dir) for t in tasks}
 
 
@@ -163,7 +164,7 @@ def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]
                   "teachers": _members(runs[task], root)}
         with processes().main_process_first():
             if not is_done(directory, config):
-                kd.score_ensemble(directory, config, runs[task], task_data(task, profile, glue_dir))
+                score_ensemble(directory, config, runs[task], task_data(task, profile, glue_dir))
     return runs
 
 
@@ -185,7 +186,7 @@ def run_soft_targets(profile: Profile, glue_dir, root="runs") -> dict[str, Path]
             if not is_done(directory, config):
                 members = [predict(MTDNN.load(t / "model").to(state.device), task, data.train, pad,
                                    mixed_precision=profile.mixed_precision) for t in teachers]
-                kd.write_soft_targets(directory, config, kd.ensemble_probabilities(members), data)
+                write_soft_targets(directory, config, ensemble_probabilities(members), data)
     return folders
 
 

@@ -23,6 +23,7 @@ from ..core.heads import build_head
 from ..experiments.pipeline import run_dir, student_dir, task_data
 from ..experiments.profiles import Profile
 from ..experiments.runs import read_json, read_predictions
+from ..experiments.soft_targets import load_soft_targets
 from ..experiments.taskdata import subsample
 from ..glue.data import EVAL_SPLITS, split_label
 from ..glue.metrics import task_score
@@ -109,7 +110,7 @@ def member_scores(root, profile: Profile) -> pd.DataFrame:
 
 def soft_target_table(root, profile: Profile, glue_dir) -> pd.DataFrame:
     """One row per training example of each teacher task with stored soft targets Q (checked against the
-    training data by kd.load_soft_targets).
+    training data by soft_targets.load_soft_targets).
 
     Columns: task, idx, label (gold class), label_name, q_gold (Q of the gold class; a hard target has 1),
     q_max, soft_argmax, agrees (argmax Q = gold), entropy_bits (H(Q); a hard target has 0), max_entropy_bits
@@ -120,7 +121,7 @@ def soft_target_table(root, profile: Profile, glue_dir) -> pd.DataFrame:
         if not _finished(folder):
             continue
         data = task_data(task, profile, glue_dir)
-        q = kd.load_soft_targets(folder, data)
+        q = load_soft_targets(folder, data)
         labels = np.asarray(data.train["labels"])
         names = get_task(task).label_names
         frames.append(pd.DataFrame({
