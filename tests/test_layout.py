@@ -1,5 +1,5 @@
-"""The bars the package's layout keeps (and, for the module and class sizes, scripts/ and benchmarks/ too) (README, "Where each idea lives"): short modules and classes, no private
-name used outside its module, and layers whose imports only run downwards:
+"""The bars the layout keeps (README, "Where each idea lives"): short modules and classes (in mtdnn_lite/, scripts/
+and benchmarks/), no private name used outside its module, and layers whose imports only run downwards:
 
     glue  <  core  <  experiments  <  reporting  <  views        (mtdnn_lite/__main__.py, the CLI, on top)
 
