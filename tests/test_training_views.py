@@ -200,3 +200,12 @@ def test_the_figures_draw_with_their_titles(runs):
         texts += [ax.get_title() for ax in fig.axes]
         assert title in texts, f"{title}: no title"
         matplotlib.pyplot.close(fig)
+
+
+def test_show_gives_the_source_of_the_core():
+    from mtdnn_lite.core.sampler import epoch_plan
+    from mtdnn_lite.views.source import show
+
+    code = show(epoch_plan, batching.plan_table)
+    assert code.data.startswith("def epoch_plan(") and "\n\ndef plan_table(" in code.data
+    assert "<span class=\"nf\">epoch_plan</span>" in code._repr_html_()  # highlighted in a notebook
