@@ -90,7 +90,7 @@ def fake_run(root: Path, stage: str, tasks, base: float, folder: str | None = No
              data: dict = DATA) -> Path:
     run = root / profile / stage / (folder if folder is not None else tasks[0])
     config = {"stage": stage, "profile": profile, "encoder": "minilm", "tasks": list(tasks)}
-    if stage != "ensemble":  # as kd.score_ensemble writes it: no training settings
+    if stage != "ensemble":  # as soft_targets.score_ensemble writes it: no training settings
         config["max_train"] = 2000
     write_json(run / "config.json", config)
     write_json(run / "data.json", {t: data[t] for t in tasks})

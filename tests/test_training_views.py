@@ -1,6 +1,6 @@
 """What notebooks 03 and 06 show, on hand-made data: the sampler's epoch tables and padding (batching), the
 learning curves from metrics.json (history), the per-system scores, averages and the published side by side
-(scoreboard), and that their figures draw (plots)."""
+(scoreboard), and that their figures draw (training_plots, score_plots)."""
 
 import random
 from pathlib import Path
@@ -14,7 +14,7 @@ from datasets import Dataset
 from mtdnn_lite.experiments.runs import config_hash, read_json, write_json
 from mtdnn_lite.reporting import scoreboard
 from mtdnn_lite.reporting.results import scores_table
-from mtdnn_lite.views import batching, history, plots
+from mtdnn_lite.views import batching, history, score_plots, training_plots
 
 matplotlib.use("Agg")
 
@@ -186,16 +186,26 @@ def test_the_figures_draw_with_their_titles(runs):
     scores = scoreboard.stage_scores(scores_table(runs / "tiny"))
     curves = history.learning_curves(runs / "tiny")
     figures = {
-        "sequence": plots.plot_task_sequence(batching.plan_table(batches, 0, steps=40), "sequence"),
-        "shares": plots.plot_sampling_shares(batching.sampling_shares(batches, 0).assign(data="drawn"), "shares"),
-        "padding": plots.plot_padding(batching.padding_comparison(DATA, 32, 0), "padding"),
-        "loss": plots.plot_learning_curves(curves, "loss", value="train_loss"),
-        "score": plots.plot_learning_curves(curves, "score"),
-        "bars": plots.plot_task_scores(scores, "bars"),
-        "heatmap": plots.plot_score_heatmap(scoreboard.score_matrix(scores), "heatmap", splits={"CoLA": "dev"}),
+        "sequence": training_plots.plot_task_sequence(batching.plan_table(batches, 0, steps=40), "sequence"),
+        "shares": training_plots.plot_sampling_shares(batching.sampling_shares(batches, 0).assign(data="drawn"),
+                                                      "shares"),
+        "padding": training_plots.plot_padding(batching.padding_comparison(DATA, 32, 0), "padding"),
+        "loss": training_plots.plot_learning_curves(curves, "loss", value="train_loss"),
+        "score": training_plots.plot_learning_curves(curves, "score"),
+        "bars": score_plots.plot_task_scores(scores, "bars"),
+        "heatmap": score_plots.plot_score_heatmap(scoreboard.score_matrix(scores), "heatmap", splits={"CoLA": "dev"}),
     }
     for title, fig in figures.items():
         texts = [fig._suptitle.get_text()] if fig._suptitle else []
         texts += [ax.get_title() for ax in fig.axes]
         assert title in texts, f"{title}: no title"
         matplotlib.pyplot.close(fig)
+
+
+def test_show_gives_the_source_of_the_core():
+    from mtdnn_lite.core.sampler import epoch_plan
+    from mtdnn_lite.views.source import show
+
+    code = show(epoch_plan, batching.plan_table)
+    assert code.data.startswith("def epoch_plan(") and "\n\ndef plan_table(" in code.data
+    assert "<span class=\"nf\">epoch_plan</span>" in code._repr_html_()  # highlighted in a notebook

@@ -1,8 +1,10 @@
 """The MT-DNN vs MT-DNN-KD comparison (widgets.Comparison), driven through its callbacks without a browser, on
-tiny runs of every stage (CoLA: single sentence, no teacher; RTE: a pair with teachers); and the kd_analysis
-tables of notebooks 04 and 05 on the same runs."""
+tiny runs of every stage (CoLA: single sentence, no teacher; RTE: a pair with teachers); and the kd_teachers
+and kd_distillation tables of notebooks 04 and 05 on the same runs."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ from mtdnn_lite.experiments import pipeline
 from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.experiments.runs import read_predictions
 from mtdnn_lite.reporting.results import scores_table
-from mtdnn_lite.views import kd_analysis, widgets
+from mtdnn_lite.views import comparison as comparison_data
+from mtdnn_lite.views import kd_distillation, kd_teachers, widgets
 
 TASKS = ("CoLA", "RTE")
 
@@ -123,7 +126,7 @@ def test_predict_text_gives_probability_vectors_for_a_pair_and_a_single_sentence
 
 
 def test_score_bars_are_the_scores_table_values(comparison, runs, profile):
-    data = comparison.score_data()
+    data = comparison.data.score_data()
     table = scores_table(runs / profile.name)
     for stage, system in (("refine", "MT-DNN"), ("student_refine", "MT-DNN-KD"), ("ensemble", "Teacher ensemble")):
         for task in TASKS:
@@ -134,15 +137,15 @@ def test_score_bars_are_the_scores_table_values(comparison, runs, profile):
                 continue
             assert len(got) == 1 and got.score.iloc[0] == pytest.approx(expected.value.mean())
             assert got.split_label.iloc[0] == "dev"
-    fig = comparison.score_figure()
+    fig = comparison.data.score_figure()
     assert profile.name in fig.axes[0].get_title()
     assert comparison.draw_scores()[:8] == b"\x89PNG\r\n\x1a\n" == comparison.score_image.value[:8]
 
 
 def test_the_kd_gain_is_shown_with_its_interval(comparison, runs, profile):
     from mtdnn_lite.reporting.intervals import compare
-    expected = compare([runs / profile.name], widgets.KD_GAIN, TASKS).set_index("task")
-    shown = comparison.intervals().set_index("task")
+    expected = compare([runs / profile.name], comparison_data.KD_GAIN, TASKS).set_index("task")
+    shown = comparison.data.intervals().set_index("task")
     assert list(shown.index) == [*TASKS, "average"]
     assert np.allclose(shown[["delta", "low", "high"]], expected[["delta", "low", "high"]])
     for task in TASKS:
@@ -154,12 +157,56 @@ def test_the_kd_gain_is_shown_with_its_interval(comparison, runs, profile):
     assert all(f"<td>{task}</td>" in comparison.interval_table.value for task in (*TASKS, "average"))
 
 
-# --- the tables behind notebooks 04 and 05 (kd_analysis), on the same runs ---------------------------------------
+# --- the data model alone (comparison.ComparisonData, comparison.OwnInput), no widget ----------------------------
+
+@pytest.fixture(scope="module")
+def data(runs, profile, glue_dir):
+    return comparison_data.ComparisonData(runs, profile, glue_dir)
+
+
+def test_the_data_model_needs_no_widgets():
+    blocked = "import sys; sys.modules['ipywidgets'] = None; "  # any `import ipywidgets` now raises ImportError
+    subprocess.run([sys.executable, "-c", blocked + "import mtdnn_lite.views.comparison"], check=True)
+    no_widgets = subprocess.run([sys.executable, "-c", blocked + "import mtdnn_lite.views.widgets"],
+                                capture_output=True, text=True)
+    assert no_widgets.returncode != 0 and "ipywidgets" in no_widgets.stderr  # the test above tests something
+    assert comparison_data.COMPARED_SYSTEMS == ("MT-DNN", "MT-DNN-KD", "Teacher ensemble")
+
+
+def test_the_data_model_lists_examples_and_disagreements(data, runs, profile):
+    assert data.tasks == list(TASKS)
+    mtdnn, kd = _files(runs, profile, "RTE", "refine"), _files(runs, profile, "RTE", "student_refine")
+    differ = [i for i in mtdnn if mtdnn[i]["prediction"] != kd[i]["prediction"]]
+    assert list(data.examples("RTE").idx) == list(mtdnn)
+    assert list(data.listed("RTE", "validation", only_disagreements=True).idx) == differ
+    shown = data.example("RTE", "validation", 0, only_disagreements=True)
+    assert shown["idx"] == differ[0] and shown["disagree"]
+    assert shown["probabilities"]["MT-DNN-KD"] == pytest.approx(kd[differ[0]]["probabilities"])
+    table = data.example_table("RTE", "validation", 0, only_disagreements=True)
+    assert list(table.columns) == ["MT-DNN", "MT-DNN-KD", "ensemble"]
+    assert list(table.index) == ["entailment", "not_entailment", "prediction"]
+    assert data.disagreement_summary().set_index("task").loc["RTE", "disagreements"] == len(differ)
+    assert data.runs("CoLA")["ensemble"] is None and data.models("CoLA") == ["MT-DNN", "MT-DNN-KD"]
+    with pytest.raises(IndexError):
+        data.example("RTE", "validation", 10_000)
+
+
+def test_own_input_predicts_without_the_widget(data):
+    own = comparison_data.OwnInput(data)
+    table = own.table("RTE", "A man is playing a guitar.", "Nobody plays music.")
+    assert list(table.columns) == ["MT-DNN", "MT-DNN-KD", "ensemble"]
+    assert set(table.loc["prediction"]) <= {"entailment", "not_entailment"}
+    assert len(own.loaded("RTE")["ensemble"]) == 2  # the ensemble's two teachers
+    with pytest.raises(ValueError):
+        own.predict("RTE", "only one sentence")
+
+
+# --- the tables behind notebooks 04 and 05 (kd_teachers, kd_distillation), on the same runs -----------------------
 
 def test_entropy_and_the_kd_loss_grid():
-    assert kd_analysis.entropy([[1.0, 0.0], [0.5, 0.5]]).tolist() == [0.0, 1.0]  # one-hot: 0 bits; uniform: log2 C
-    assert kd_analysis.entropy([[1 / 3] * 3])[0] == pytest.approx(np.log2(3))
-    grid = kd_analysis.kd_loss_grid([0.0, 0.5, 1.0], [1.0, 2.0])
+    assert kd_teachers.entropy([[1.0, 0.0], [0.5, 0.5]]).tolist() == [0.0, 1.0]  # one-hot: 0 bits; uniform: log2 C
+    assert kd_teachers.entropy([[1 / 3] * 3])[0] == pytest.approx(np.log2(3))
+    grid = kd_distillation.kd_loss_grid([0.0, 0.5, 1.0], [1.0, 2.0])
     paper = grid[(grid.alpha == 0.5) & (grid.temperature == 1.0)].iloc[0]
     assert paper.loss == pytest.approx((paper.hard + paper.soft) / 2)  # MT-DNN-KD: the plain average
     assert (grid.soft_kl >= -1e-6).all() and np.allclose(grid.soft_entropy + grid.soft_kl, grid.soft)
@@ -167,17 +214,17 @@ def test_entropy_and_the_kd_loss_grid():
 
 
 def test_teacher_tables_match_the_run_files(runs, profile, glue_dir):
-    [task] = kd_analysis.teacher_tasks(profile)  # RTE
-    table = kd_analysis.teacher_predictions(runs, profile, task, "validation")
+    [task] = kd_teachers.teacher_tasks(profile)  # RTE
+    table = kd_teachers.teacher_predictions(runs, profile, task, "validation")
     ensemble = _files(runs, profile, task, "ensemble")
     assert np.allclose(table.ensemble.tolist(), [ensemble[i]["probabilities"] for i in table.idx], atol=1e-6)
-    summary = kd_analysis.disagreement_summary(runs, profile).iloc[0]
+    summary = kd_teachers.disagreement_summary(runs, profile).iloc[0]
     assert summary.disagreements == table.disagree.sum() and summary.teachers == 2
-    loss = kd_analysis.member_log_loss(runs, profile).iloc[0]
+    loss = kd_teachers.member_log_loss(runs, profile).iloc[0]
     assert loss.ensemble <= loss["teachers' mean"] + 1e-9  # Jensen
-    soft = kd_analysis.soft_target_table(runs, profile, glue_dir)
+    soft = kd_teachers.soft_target_table(runs, profile, glue_dir)
     stored = np.load(runs / profile.name / "soft_targets" / task / "probabilities.npy")
     assert np.allclose(soft.probabilities.tolist(), stored) and (soft.entropy_bits <= 1 + 1e-6).all()
-    scores = kd_analysis.member_scores(runs, profile)
+    scores = kd_teachers.member_scores(runs, profile)
     assert list(scores.model) == ["teacher 1", "teacher 2", "ensemble", "MT-DNN (refine)"]
     assert set(scores.split_label) == {"dev"}

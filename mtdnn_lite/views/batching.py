@@ -1,4 +1,5 @@
-"""What the multi-task sampler does to an epoch, as tables (notebook 03).
+"""Notebook 03's tables: what the multi-task sampler does to an epoch (the batching itself is core/sampler.py
+and glue/features.py; this module only lays it out for the notebook).
 
 - `task_batches`: each task's mini-batches D_t as training packs them (`sampler.pack_batches`), from its
   token lengths (and QNLI's question groups);

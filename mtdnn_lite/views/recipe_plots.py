@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import colors
+from .plots import bar_offsets, colors
 
 
 def plot_ablation(long: pd.DataFrame, title: str) -> Figure:
@@ -20,11 +20,10 @@ def plot_ablation(long: pd.DataFrame, title: str) -> Figure:
     stats = per_seed.groupby(["cell", "stage"], sort=False).score.agg(["mean", "std"]).reset_index()
     cells = list(dict.fromkeys(long.cell))
     fig, ax = plt.subplots(figsize=(1.6 * len(cells) + 2, 4))
-    x = np.arange(len(cells))
-    for offset, (stage, label), color in zip((-0.2, 0.2), (("st", "single-task"), ("mtl", "multi-task (MTL)")),
-                                             colors(2)):
+    x, (width, offsets) = np.arange(len(cells)), bar_offsets(2)
+    for offset, (stage, label), color in zip(offsets, (("st", "single-task"), ("mtl", "multi-task (MTL)")), colors(2)):
         rows = stats[stats.stage == stage].set_index("cell").reindex(cells)
-        bars = ax.bar(x + offset, rows["mean"], 0.4, yerr=rows["std"].fillna(0), capsize=3, color=color, label=label)
+        bars = ax.bar(x + offset, rows["mean"], width, yerr=rows["std"].fillna(0), capsize=3, color=color, label=label)
         for bar, value in zip(bars, rows["mean"]):
             ax.text(bar.get_x() + bar.get_width() / 2, value + 1, f"{value:.1f}", ha="center", fontsize=8)
     ax.set_xticks(x, cells)

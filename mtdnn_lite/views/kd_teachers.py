@@ -1,6 +1,6 @@
-"""Looking inside MT-DNN-KD (arXiv 1904.09482) from its run artefacts: the teachers against their ensemble,
-how confident the soft targets are, where the teachers disagree, the distillation loss on a toy batch, the
-student against MT-DNN, and what the student saves at inference. Notebooks 04, 05 and 07 read these tables.
+"""Notebook 04, MT-DNN-KD's teachers (arXiv 1904.09482) from their run artefacts: the teachers against their
+ensemble, how confident the soft targets are, and where the teachers disagree; notebooks 05 and 07 read some of
+these tables too.
 
 Every function reads what the pipeline wrote under ``<runs>/<profile>/`` (see pipeline.py and runs.py) and
 returns a pandas table; nothing here trains. Scores are ×100, as in results.py, and every score row keeps its
@@ -15,21 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ..core import kd
-from ..core.encoder import load_tokenizer
-from ..core.heads import build_head
-from ..experiments.pipeline import run_dir, student_dir, task_data
+from ..experiments import pipeline
+from ..experiments.pipeline import run_dir, task_data
 from ..experiments.profiles import Profile
-from ..experiments.runs import read_json, read_predictions
+from ..experiments.runs import is_finished, read_json, read_predictions
 from ..experiments.soft_targets import load_soft_targets
-from ..experiments.taskdata import subsample
 from ..glue.data import EVAL_SPLITS, split_label
 from ..glue.metrics import task_score
-from ..glue.tasks import GLUE_TASKS, get_task
-from ..reporting.cost import inference_cost
-from ..reporting.results import SYSTEMS, scores_table
+from ..glue.tasks import get_task
+from ..reporting.results import scores_table
 
 ENSEMBLE = "ensemble"
 
@@ -47,19 +43,11 @@ def teacher_tasks(profile: Profile) -> list[str]:
     return [t for t in profile.tasks if get_task(t).has_teacher]
 
 
-def _finished(path: Path) -> bool:
-    return (Path(path) / "done.json").is_file()
-
-
-def teacher_runs(root, profile: Profile) -> dict[str, list[Path]]:
-    """{task: [the finished teacher runs ``<root>/<profile>/teacher/<task>/<k>``, k = 1 … K]}."""
-    runs = {}
-    for task in teacher_tasks(profile):
-        folder = run_dir(root, profile, "teacher", task)
-        found = [p for p in folder.iterdir() if p.name.isdigit() and _finished(p)] if folder.is_dir() else []
-        if found:
-            runs[task] = sorted(found, key=lambda p: int(p.name))
-    return runs
+def teachers_by_task(root, profile: Profile) -> dict[str, list[Path]]:
+    """{task: its finished teacher runs ``<root>/<profile>/teacher/<task>/<k>``, k = 1 … K (pipeline.teacher_runs)},
+    for the profile's teacher tasks that have any."""
+    runs = {task: pipeline.teacher_runs(Path(root) / profile.name, task) for task in teacher_tasks(profile)}
+    return {task: found for task, found in runs.items() if found}
 
 
 def teacher_table(teachers: dict[str, list[Path]]) -> pd.DataFrame:
@@ -75,7 +63,7 @@ def teacher_table(teachers: dict[str, list[Path]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["task", "teacher", "seed", "dropout", "epochs", "init", "run"])
 
 
-def _task_scores(table: pd.DataFrame) -> pd.DataFrame:
+def task_scores(table: pd.DataFrame) -> pd.DataFrame:
     """A `scores_table` reduced to one task score per run, task and split (metrics averaged, as GLUE does),
     with the metrics spelled out ("f1 80.0, accuracy 75.0")."""
     records = []
@@ -95,7 +83,7 @@ def member_scores(root, profile: Profile) -> pd.DataFrame:
     (the task score ×100), metric, metrics, run."""
     table = scores_table(Path(root) / profile.name)
     table = table[table.task.isin(teacher_tasks(profile)) & table.stage.isin(["teacher", ENSEMBLE, "refine"])]
-    scores = _task_scores(table)
+    scores = task_scores(table)
     names = {"teacher": lambda run: f"teacher {Path(run).name}", ENSEMBLE: lambda run: ENSEMBLE,
              "refine": lambda run: "MT-DNN (refine)"}
     scores["model"] = [names[stage](run) for stage, run in zip(scores.stage, scores.run)]
@@ -118,7 +106,7 @@ def soft_target_table(root, profile: Profile, glue_dir) -> pd.DataFrame:
     frames = []
     for task in teacher_tasks(profile):
         folder = run_dir(root, profile, "soft_targets", task)
-        if not _finished(folder):
+        if not is_finished(folder):
             continue
         data = task_data(task, profile, glue_dir)
         q = load_soft_targets(folder, data)
@@ -157,7 +145,7 @@ def teacher_predictions(root, profile: Profile, task: str, split: str) -> pd.Dat
     """One row per dev example of `split`: idx, label, each teacher's probabilities and predicted class
     ("teacher k" and "teacher k pred"), the ensemble's (mean of the teachers'), and `disagree`: whether the
     teachers' argmax classes differ."""
-    teachers = teacher_runs(root, profile).get(task, [])
+    teachers = pipeline.teacher_runs(Path(root) / profile.name, task)
     if not teachers:
         raise FileNotFoundError(f"no finished teacher runs for {task} under {run_dir(root, profile, 'teacher', task)}")
     frame = None
@@ -178,7 +166,7 @@ def disagreement_summary(root, profile: Profile) -> pd.DataFrame:
     """Per teacher task and dev split: examples, how many the teachers disagree on (argmax differs) and that
     share in %, and the ensemble's accuracy where they agree and where they disagree."""
     records = []
-    for task, teachers in teacher_runs(root, profile).items():
+    for task, teachers in teachers_by_task(root, profile).items():
         for split in eval_splits_of(teachers[0], task):
             t = teacher_predictions(root, profile, task, split)
             correct = t[f"{ENSEMBLE} pred"] == t.label
@@ -197,7 +185,7 @@ def member_log_loss(root, profile: Profile) -> pd.DataFrame:
     and of the ensemble, from the prediction files. Since −log is convex, the ensemble's is never above the
     teachers' mean (Jensen): −log (1/K) Σ_k P_k(y|X) ≤ (1/K) Σ_k −log P_k(y|X)."""
     records = []
-    for task, teachers in teacher_runs(root, profile).items():
+    for task, teachers in teachers_by_task(root, profile).items():
         for split in eval_splits_of(teachers[0], task):
             t = teacher_predictions(root, profile, task, split)
             labels = t.label.to_numpy()
@@ -245,132 +233,3 @@ def disagreement_examples(root, profile: Profile, glue_dir, task: str, split: st
     for m in (*members, ENSEMBLE):
         out[m] = [format_probabilities(p, names) for p in contested[m]]
     return out.reset_index(drop=True)
-
-
-# --- the distillation loss on a toy batch --------------------------------------------------------------------
-
-TOY_LOGITS = ((2.0, 0.0), (0.5, 0.0), (-1.0, 1.5), (0.2, -0.4))
-TOY_SOFT_TARGETS = ((0.9, 0.1), (0.3, 0.7), (0.2, 0.8), (0.55, 0.45))
-TOY_LABELS = (0, 1, 1, 0)
-"""A toy batch of four two-class examples: a student's logits, the teachers' soft targets Q and the gold labels
-(the second example: Q leans away from its gold label, as soft targets sometimes do)."""
-
-
-def kd_loss_grid(weights, temperatures, logits=TOY_LOGITS, soft_targets=TOY_SOFT_TARGETS,
-                 labels=TOY_LABELS) -> pd.DataFrame:
-    """kd.distillation_loss on one batch for every α in `weights` and T in `temperatures`.
-
-    The batch goes through a single-sentence classification head (P = softmax(logits)), so L_hard is the
-    cross-entropy with the gold labels. Columns: alpha, temperature, loss (L = (1 − α) L_hard + α T² CE(Q_T, P_T)),
-    hard (L_hard), soft (T² CE(Q_T, P_T)), soft_entropy (T² H(Q_T): the part of the soft term no student can
-    lower), soft_kl (T² KL(Q_T ‖ P_T) = soft − soft_entropy: the part the student learns from), soft_grad
-    (‖∂ soft / ∂ logits‖, the size of the soft term's gradient) and soft_grad_without_t2 (the same without the
-    T² factor: it shrinks about as 1/T², which T² undoes)."""
-    head = build_head(get_task("SST-2"), hidden=1, san=False).eval()
-    output = torch.tensor(logits, dtype=torch.float)
-    q = torch.tensor(soft_targets, dtype=torch.float)
-    batch = {"labels": torch.tensor(labels), "soft_targets": q}
-    records = []
-    for temperature in temperatures:
-        z = output.clone().requires_grad_(True)
-        soft = kd.soft_cross_entropy(z.log_softmax(-1), q, temperature)  # T² CE(Q_T, P_T)
-        (grad,) = torch.autograd.grad(soft, z)
-        with torch.no_grad():
-            soft_entropy = float(kd.soft_cross_entropy(q.log(), q, temperature))  # T² CE(Q_T, Q_T) = T² H(Q_T)
-            hard = float(head.loss(output, batch))
-            for alpha in weights:
-                loss = float(kd.distillation_loss(head, output, batch, alpha, temperature))
-                records.append({"alpha": float(alpha), "temperature": float(temperature), "loss": loss,
-                                "hard": hard, "soft": float(soft), "soft_entropy": soft_entropy,
-                                "soft_kl": float(soft) - soft_entropy, "soft_grad": float(grad.norm()),
-                                "soft_grad_without_t2": float(grad.norm()) / temperature ** 2})
-    return pd.DataFrame(records)
-
-
-def toy_batch_table(logits=TOY_LOGITS, soft_targets=TOY_SOFT_TARGETS, labels=TOY_LABELS) -> pd.DataFrame:
-    """The toy batch of `kd_loss_grid` as a table: the student's P = softmax(logits), Q and the gold label."""
-    p = torch.tensor(logits).softmax(-1).numpy()
-    return pd.DataFrame({"example": range(1, len(labels) + 1), "gold label": labels,
-                         "student P": [np.round(r, 3).tolist() for r in p],
-                         "soft target Q": [list(r) for r in soft_targets],
-                         "H(Q) bits": np.round(entropy(soft_targets), 3)})
-
-
-# --- the student against MT-DNN and the ensemble --------------------------------------------------------------
-
-def system_scores(table: pd.DataFrame, tasks=None, systems=None) -> pd.DataFrame:
-    """The task score of each of the papers' systems (results.SYSTEMS) per task and dev split, from a
-    `scores_table`: for each task, a system is given by the first of its stages that scored that task
-    (MT-DNN-KD: student_refine, else student). `systems` picks and orders the systems shown (default all).
-
-    Columns: task, split, split_label, system, stage, score (×100), metric (the metrics averaged into the
-    score, "f1/accuracy"), metrics (each one's value), run."""
-    wanted = dict(SYSTEMS) if systems is None else {s: dict(SYSTEMS)[s] for s in systems}
-    scores = _task_scores(table)
-    tasks = [t for t in GLUE_TASKS if t in set(scores.task)] if tasks is None else [get_task(t).name for t in tasks]
-    records = []
-    for task in tasks:
-        rows = scores[scores.task == task]
-        for system, stages in wanted.items():
-            stage = next((s for s in stages if (rows.stage == s).any()), None)
-            if stage is None:
-                continue
-            chosen = rows[rows.stage == stage]
-            chosen = chosen[chosen.run == sorted(chosen.run)[0]]
-            for _, r in chosen.iterrows():
-                records.append({"task": task, "split": r.split, "split_label": r.split_label, "system": system,
-                                "stage": stage, "score": r.score, "metric": r.metric, "metrics": r.metrics,
-                                "run": r.run})
-    return pd.DataFrame(records, columns=["task", "split", "split_label", "system", "stage", "score", "metric",
-                                          "metrics", "run"])
-
-
-def history_table(run) -> pd.DataFrame:
-    """A run's metrics.json as a table: one row per epoch, task and dev split, with the epoch's mean training
-    loss on that task, its dev task score (×100) and the training seconds of the epoch."""
-    records = []
-    for entry in read_json(Path(run) / "metrics.json"):
-        for task, splits in entry.get("dev", {}).items():
-            for split, metrics in splits.items():
-                records.append({"epoch": entry.get("epoch"), "task": task,
-                                "train loss": entry.get("train_loss", {}).get(task),
-                                "split": split_label(split), "dev score": task_score(metrics),
-                                "train seconds": entry.get("train_seconds")})
-    return pd.DataFrame(records)
-
-
-# --- inference cost --------------------------------------------------------------------------------------------
-
-def inference_costs(results_dir, runs_root, profile: Profile, glue_dir, examples: int = 64,
-                    repeats: int = 2) -> tuple[list[dict], str]:
-    """The student's inference cost against the teacher ensemble, per teacher task, and where it came from:
-    ``<results_dir>/<profile>/inference_cost.json`` (written by ``reproduce``) if it exists; else measured now
-    with cost.inference_cost on `examples` dev examples per task (`repeats` timed passes)."""
-    stored = Path(results_dir) / profile.name / "inference_cost.json"
-    if stored.is_file():
-        costs = read_json(stored)
-        return (costs if isinstance(costs, list) else costs["costs"]), f"read from {stored}"
-    pad, costs = load_tokenizer(profile.encoder).pad_token_id, []
-    for task, teachers in teacher_runs(runs_root, profile).items():
-        student = student_dir(Path(runs_root) / profile.name, task)
-        data = task_data(task, profile, glue_dir)
-        split = next(iter(data.evals))
-        cost = inference_cost(student, teachers, task, subsample(data.evals[split], examples, profile.data_seed), pad,
-                              repeats=repeats)
-        costs.append({**cost, "split": split})
-    return costs, f"measured now on ≤{examples} dev examples per task, median of {repeats} passes"
-
-
-def cost_table(costs: list[dict]) -> pd.DataFrame:
-    """`inference_costs` as a table: one row per task and model (student, ensemble of K), examples per second
-    and seconds per 1,000 examples."""
-    records = []
-    for c in costs:
-        for model in ("student", ENSEMBLE):
-            m = c[model]
-            records.append({"task": c["task"], "split": split_label(c.get("split", "validation")),
-                            "examples": c["examples"], "model": "student (1 model)" if model == "student"
-                            else f"ensemble ({m['models']} models)", "models": m["models"],
-                            "examples/s": m["examples_per_second"], "s per 1,000 examples": m["seconds_per_1000"],
-                            "ensemble ÷ student time": c["ensemble_over_student"], "device": c["device"]})
-    return pd.DataFrame(records)
