@@ -6,9 +6,9 @@ length 128), with the same batch size (32), optimiser (mtdnn_lite.core.optim.bui
 (linear_warmup_decay over one epoch of both tasks), gradient clipping (1.0), for one epoch, in one process
 on this machine. Three contenders, alternated within each repetition so that drift hits all alike:
 
-- ``mtdnn_lite``: `mtdnn_lite.experiments.train.train` in a temporary directory, evaluation switched off (no eval
-  splits); the figure is the epoch's ``examples_per_second``, which `_train_epoch` times around its loop only
-  (Algorithm 1's mixed-task batches of similar length from `sampler.pack_batches`, collated with
+- ``mtdnn_lite``: `mtdnn_lite.experiments.train.train_run` in a temporary directory, evaluation switched off (no
+  eval splits); the figure is the epoch's ``examples_per_second``, which `core.trainer.train_epoch` times around
+  its loop only (Algorithm 1's mixed-task batches of similar length from `sampler.pack_batches`, collated with
   `features.collate`; checkpointing and set-up are outside the timed loop).
 - ``hf_default``: `transformers.Trainer` with default settings: one `Trainer.train()` per task (a Trainer
   cannot mix tasks within an epoch), SST-2 then MNLI, sharing one model, optimiser and schedule; the
@@ -60,6 +60,7 @@ from transformers import PrinterCallback, Trainer, TrainingArguments  # noqa: E4
 from transformers.trainer_utils import set_seed  # noqa: E402
 
 import mtdnn_lite.experiments.train as train_module  # noqa: E402
+from mtdnn_lite.core import trainer  # noqa: E402
 from mtdnn_lite.core.encoder import load_encoder, load_tokenizer  # noqa: E402
 from mtdnn_lite.core.model import MTDNN  # noqa: E402
 from mtdnn_lite.core.optim import build_optimizer, linear_warmup_decay  # noqa: E402
@@ -133,20 +134,20 @@ def build_model(profile: Profile) -> MTDNN:
 # ---- mtdnn_lite ---------------------------------------------------------------------------------
 
 def run_mtdnn_lite(profile: Profile, data: dict, pad_token_id: int, progress: bool) -> dict:
-    """One epoch of mtdnn_lite.experiments.train.train without evaluation; the throughput its loop timed."""
+    """One epoch of mtdnn_lite.experiments.train.train_run without evaluation; the throughput its loop timed."""
     if not progress:  # the trainer's tqdm bar, silenced as the HF Trainer's (disable_tqdm=True)
-        bar = train_module.tqdm
-        train_module.tqdm = lambda *a, **k: bar(*a, **{**k, "disable": True})
+        bar = trainer.tqdm
+        trainer.tqdm = lambda *a, **k: bar(*a, **{**k, "disable": True})
     no_eval = {task: dataclasses.replace(d, evals={}) for task, d in data.items()}
     try:
         with tempfile.TemporaryDirectory(prefix="bench_mtdnn_") as tmp:
             start = time.perf_counter()
-            history = train_module.train(Path(tmp) / "run", {"benchmark": "trainer_throughput"},
-                                         lambda: build_model(profile), no_eval, profile, 1, pad_token_id)
+            history = train_module.train_run(Path(tmp) / "run", {"benchmark": "trainer_throughput"},
+                                             lambda: build_model(profile), no_eval, profile, 1, pad_token_id)
             wall = time.perf_counter() - start
     finally:
         if not progress:
-            train_module.tqdm = bar
+            trainer.tqdm = bar
     epoch = history[0]
     return {"examples": epoch["train_examples"], "seconds": epoch["train_seconds"], "steps": epoch["steps"],
             "examples_per_second": epoch["examples_per_second"],
