@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+import mtdnn_lite
 from mtdnn_lite.core import trainer
+from mtdnn_lite.core.encoder import load_tokenizer
 from mtdnn_lite.experiments import pipeline
 from mtdnn_lite.experiments import train as train_module
 from mtdnn_lite.experiments.profiles import get_profile
@@ -104,3 +106,13 @@ def test_resume_after_an_interruption_reaches_the_same_result(profile, glue_dir,
 def test_a_non_finite_loss_stops_with_task_and_step(profile, glue_dir, tmp_path):
     with pytest.raises(trainer.NonFiniteLoss, match=r"on task STS-B at step \d+"):
         pipeline.run_st(profile.override(tasks=("STS-B",), lr=1e30), glue_dir, tmp_path)
+
+
+def test_the_core_loop_needs_no_run_folder(profile, glue_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = pipeline.task_data("RTE", profile, glue_dir).train
+    model, history = mtdnn_lite.train(lambda: pipeline.new_model(profile, ["RTE"]), {"RTE": rows},
+                                      profile.train_settings(), 1, load_tokenizer(profile.encoder).pad_token_id)
+    assert isinstance(model, mtdnn_lite.MTDNN) and model.tasks == ("RTE",)
+    assert [e["epoch"] for e in history] == [1] and set(history[0]["train_loss"]) == {"RTE"}
+    assert history[0]["train_examples"] == len(rows) and not any(tmp_path.iterdir())  # nothing written
