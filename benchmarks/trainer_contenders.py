@@ -18,6 +18,7 @@ from transformers import PrinterCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import set_seed
 
 import mtdnn_lite.experiments.train as train_module
+from mtdnn_lite.core import trainer
 from mtdnn_lite.core.encoder import load_encoder
 from mtdnn_lite.core.model import MTDNN
 from mtdnn_lite.core.optim import build_optimizer, linear_warmup_decay
@@ -44,20 +45,20 @@ def warm_up(profile: Profile, data: dict, pad_token_id: int) -> None:
 # ---- mtdnn_lite ---------------------------------------------------------------------------------
 
 def run_mtdnn_lite(profile: Profile, data: dict, pad_token_id: int, progress: bool) -> dict:
-    """One epoch of mtdnn_lite.experiments.train.train without evaluation; the throughput its loop timed."""
+    """One epoch of mtdnn_lite.experiments.train.train_run without evaluation; the throughput its loop timed."""
     if not progress:  # the trainer's tqdm bar, silenced as the HF Trainer's (disable_tqdm=True)
-        bar = train_module.tqdm
-        train_module.tqdm = lambda *a, **k: bar(*a, **{**k, "disable": True})
+        bar = trainer.tqdm
+        trainer.tqdm = lambda *a, **k: bar(*a, **{**k, "disable": True})
     no_eval = {task: dataclasses.replace(d, evals={}) for task, d in data.items()}
     try:
         with tempfile.TemporaryDirectory(prefix="bench_mtdnn_") as tmp:
             start = time.perf_counter()
-            history = train_module.train(Path(tmp) / "run", {"benchmark": "trainer_throughput"},
-                                         lambda: build_model(profile), no_eval, profile, 1, pad_token_id)
+            history = train_module.train_run(Path(tmp) / "run", {"benchmark": "trainer_throughput"},
+                                             lambda: build_model(profile), no_eval, profile, 1, pad_token_id)
             wall = time.perf_counter() - start
     finally:
         if not progress:
-            train_module.tqdm = bar
+            trainer.tqdm = bar
     epoch = history[0]
     return {"examples": epoch["train_examples"], "seconds": epoch["train_seconds"], "steps": epoch["steps"],
             "examples_per_second": epoch["examples_per_second"],

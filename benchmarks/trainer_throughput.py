@@ -6,8 +6,8 @@ length 128), with the same batch size (32), optimiser (mtdnn_lite.core.optim.bui
 (linear_warmup_decay over one epoch of both tasks), gradient clipping (1.0), for one epoch, in one process
 on this machine. Three contenders, alternated within each repetition so that drift hits all alike:
 
-- ``mtdnn_lite``: `mtdnn_lite.experiments.train.train` in a temporary directory, evaluation switched off (no eval
-  splits); the figure is the epoch's ``examples_per_second``, which `_train_epoch` times around its loop only
+- ``mtdnn_lite``: `mtdnn_lite.experiments.train.train_run` in a temporary directory, evaluation switched off (no eval
+  splits); the figure is the epoch's ``examples_per_second``, which `core.trainer.train_epoch` times around its loop
   (Algorithm 1's mixed-task batches of similar length from `sampler.pack_batches`, collated with
   `features.collate`; checkpointing and set-up are outside the timed loop).
 - ``hf_default``: `transformers.Trainer` with default settings: one `Trainer.train()` per task (a Trainer

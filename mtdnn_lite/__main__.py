@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from .core.trainer import NonFiniteLoss
 from .experiments import pipeline
 from .experiments.pipeline import STAGES
 from .experiments.profiles import PROFILES, get_profile
-from .experiments.train import NonFiniteLoss
 from .glue.tasks import GLUE_TASKS, get_task
 from .reporting import results
 

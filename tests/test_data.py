@@ -1,12 +1,18 @@
-"""GLUE loading (mtdnn_lite.glue.glue_files, mtdnn_lite.glue.data) against the shared GLUE copy and damaged copies of it."""
+"""GLUE loading (mtdnn_lite.glue.glue_files, mtdnn_lite.glue.data) against the shared GLUE copy and damaged copies of it;
+a task's prepared data (experiments.taskdata), kept once per value of the data settings (experiments.pipeline)."""
 
+import dataclasses
 import shutil
+import typing
 import warnings
 
 import datasets
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
+from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments.profiles import DataSettings, Profile, get_profile
+from mtdnn_lite.experiments.taskdata import prepare_task
 from mtdnn_lite.glue.data import (
     OFFICIAL_ROWS,
     eval_splits,
@@ -281,3 +287,38 @@ def test_ax_has_test_only_and_uses_mnli_labels(load):
     dsd, _ = load("AX")
     assert list(dsd) == ["test"] and dsd["test"].features["label"].names == list(AX.label_names)
     assert dsd["test"][0]["premise"] == "The cat sat on the mat."
+
+
+def test_prepare_task_reads_the_data_settings_alone(glue_dir):
+    assert typing.get_type_hints(prepare_task)["settings"] is DataSettings
+    settings = get_profile("tiny", max_train=8, max_eval=8).data_settings()
+    assert type(settings) is DataSettings  # none of the profile's other fields: reading one would fail here
+    data = prepare_task("RTE", settings, glue_dir)
+    assert len(data.train) == 8 and len(data.evals["validation"]) == 8
+    assert max(data.train["length"]) <= settings.max_length
+
+
+def another(name: str, value):
+    """A value of setting `name`'s type other than `value`."""
+    if value is None:
+        return {"max_train": 7, "max_eval": 7, "lr_mtl": 1.0, "teacher_dropouts": (0.1,)}[name]
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 7
+    return {"encoder": "minilm"}.get(name, value[:1] if isinstance(value, tuple) else value + "x")
+
+
+def test_the_data_cache_key_is_the_data_settings(tmp_path, monkeypatch):
+    """A new value of any data setting prepares the data anew; of any other setting, reuses them."""
+    prepared = []
+    monkeypatch.setattr(pipeline, "prepare_task", lambda task, settings, glue_dir: prepared.append(settings) or settings)
+    tiny = get_profile("tiny")
+    first = pipeline.task_data("RTE", tiny, tmp_path)
+    data_fields = [f.name for f in dataclasses.fields(DataSettings)]
+    for name in data_fields:
+        pipeline.task_data("RTE", tiny.override(**{name: another(name, getattr(tiny, name))}), tmp_path)
+    assert len(prepared) == 1 + len(data_fields) and all(type(s) is DataSettings for s in prepared)
+    for name in (f.name for f in dataclasses.fields(Profile) if f.name not in data_fields):
+        assert pipeline.task_data("RTE", tiny.override(**{name: another(name, getattr(tiny, name))}), tmp_path) is first
+    assert len(prepared) == 1 + len(data_fields)

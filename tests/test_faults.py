@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mtdnn_lite.__main__ import cli
-from mtdnn_lite.experiments import pipeline
+from mtdnn_lite.experiments import checkpoints, pipeline
 from mtdnn_lite.experiments import train as train_module
 from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.experiments.runs import read_json
@@ -74,7 +74,7 @@ def same_result(history: list[dict], straight: list[dict]) -> None:
 
 def interrupt_in_epoch(epoch: int, profile, glue_dir, root, monkeypatch) -> Path:
     """Run until `epoch`'s evaluation, then stop it (KeyboardInterrupt); returns the run folder."""
-    real_evaluate, calls = train_module._evaluate, []
+    real_evaluate, calls = train_module.evaluate_epoch, []
 
     def evaluate(*args, **kwargs):
         calls.append(1)
@@ -82,10 +82,10 @@ def interrupt_in_epoch(epoch: int, profile, glue_dir, root, monkeypatch) -> Path
             raise KeyboardInterrupt
         return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "_evaluate", evaluate)
+    monkeypatch.setattr(train_module, "evaluate_epoch", evaluate)
     with pytest.raises(KeyboardInterrupt):
         pipeline.run_mtl(profile, glue_dir, root)
-    monkeypatch.setattr(train_module, "_evaluate", real_evaluate)
+    monkeypatch.setattr(train_module, "evaluate_epoch", real_evaluate)
     return root / "tiny" / "mtl"
 
 
@@ -105,7 +105,7 @@ def test_a_run_killed_while_it_saves_its_checkpoint_resumes_to_the_same_result(s
     process.stdout.close()
 
     run = tmp_path / "tiny" / "mtl"
-    tmp, previous = train_module.checkpoint_folders(run / "checkpoint")
+    tmp, previous = checkpoints.checkpoint_folders(run / "checkpoint")
     if stop == "save_state":  # the new checkpoint half written beside the old one
         assert (run / "checkpoint" / "state.json").is_file() and tmp.is_dir() and not (tmp / "state.json").exists()
         resumed_after = 1
@@ -124,7 +124,7 @@ def test_an_unreadable_checkpoint_is_reported_and_the_run_restarts_from_scratch(
     run = interrupt_in_epoch(2, profile, glue_dir, tmp_path, monkeypatch)  # only epoch 1's checkpoint
     weights = run / "checkpoint" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:5])  # truncated, as by a full disk
-    with pytest.warns(train_module.UnreadableCheckpoint,
+    with pytest.warns(checkpoints.UnreadableCheckpoint,
                       match=rf"{run}: checkpoint/ cannot be read \(SafetensorError: .*\); no readable checkpoint "
                             r"left: training from scratch, epoch 1 of 3"):
         history = read_json(pipeline.run_mtl(profile, glue_dir, tmp_path) / "metrics.json")
@@ -134,7 +134,7 @@ def test_an_unreadable_checkpoint_is_reported_and_the_run_restarts_from_scratch(
 def test_an_unreadable_checkpoint_falls_back_to_the_previous_one(profile, glue_dir, tmp_path, straight, monkeypatch):
     run = interrupt_in_epoch(3, profile, glue_dir, tmp_path, monkeypatch)  # epoch 2's checkpoint, epoch 1's before
     (run / "checkpoint" / "state.json").write_text('{"config_hash": ')
-    with pytest.warns(train_module.UnreadableCheckpoint,
+    with pytest.warns(checkpoints.UnreadableCheckpoint,
                       match=r"checkpoint/ cannot be read \(JSONDecodeError: .*\); resuming from checkpoint.previous/ "
                             r"instead, after epoch 1 of 3"):
         history = read_json(pipeline.run_mtl(profile, glue_dir, tmp_path) / "metrics.json")

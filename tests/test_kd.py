@@ -242,4 +242,4 @@ def test_teacher_dropouts_need_one_value_per_teacher(profile, glue_dir, tmp_path
 
 def test_a_teacher_can_have_its_own_task_dropout(kd_runs):
     root, _ = kd_runs
-    assert pipeline._teacher_model(root / "tiny" / "mtl", "RTE", 0.3).head("RTE").dropout.p == 0.3
+    assert pipeline.teacher_model(root / "tiny" / "mtl", "RTE", 0.3).head("RTE").dropout.p == 0.3

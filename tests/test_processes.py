@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from mtdnn_lite.core.trainer import process_share
 from mtdnn_lite.experiments.runs import read_json
-from mtdnn_lite.experiments.train import process_share
 
 REPO = Path(__file__).resolve().parents[1]
 

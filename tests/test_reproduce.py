@@ -67,9 +67,9 @@ def test_seeds_have_their_own_runs_a_mean_sd_table_and_the_comparisons(reproduce
 
 
 def test_a_second_reproduce_plans_nothing_and_reuses_every_run(reproduced, monkeypatch, capsys):
-    from mtdnn_lite.experiments import train
+    from mtdnn_lite.core import trainer
     _, argv = reproduced
-    monkeypatch.setattr(train, "_train_epoch", lambda *a, **k: pytest.fail("a finished run was retrained"))
+    monkeypatch.setattr(trainer, "train_epoch", lambda *a, **k: pytest.fail("a finished run was retrained"))
     capsys.readouterr()
     assert main(argv) == 0
     plan = capsys.readouterr().out

@@ -4,6 +4,9 @@ import json
 
 import pytest
 
+import mtdnn_lite
+from mtdnn_lite.core import trainer
+from mtdnn_lite.core.encoder import load_tokenizer
 from mtdnn_lite.experiments import pipeline
 from mtdnn_lite.experiments import train as train_module
 from mtdnn_lite.experiments.profiles import get_profile
@@ -61,7 +64,7 @@ def test_scores_table_has_every_stage_task_and_metric(stages):
 
 
 def test_finished_runs_are_reused(stages, profile, glue_dir, monkeypatch):
-    monkeypatch.setattr(train_module, "_train_epoch", lambda *a, **k: pytest.fail("a finished run was retrained"))
+    monkeypatch.setattr(trainer, "train_epoch", lambda *a, **k: pytest.fail("a finished run was retrained"))
     pipeline.run_mtl(profile, glue_dir, stages)
 
 
@@ -76,7 +79,7 @@ def test_resume_after_an_interruption_reaches_the_same_result(profile, glue_dir,
     two_tasks = profile.override(tasks=("MRPC", "STS-B"), epochs_mtl=2)
     straight = pipeline.run_mtl(two_tasks, glue_dir, tmp_path / "straight")
 
-    real_evaluate = train_module._evaluate
+    real_evaluate = train_module.evaluate_epoch
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -85,12 +88,12 @@ def test_resume_after_an_interruption_reaches_the_same_result(profile, glue_dir,
         calls.append(1)
         return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "_evaluate", interrupted)
+    monkeypatch.setattr(train_module, "evaluate_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pipeline.run_mtl(two_tasks, glue_dir, tmp_path / "resumed")
     resumed_dir = tmp_path / "resumed" / "tiny" / "mtl"
     assert (resumed_dir / "checkpoint").is_dir() and not (resumed_dir / "done.json").exists()
-    monkeypatch.setattr(train_module, "_evaluate", real_evaluate)
+    monkeypatch.setattr(train_module, "evaluate_epoch", real_evaluate)
     pipeline.run_mtl(two_tasks, glue_dir, tmp_path / "resumed")
 
     a, b = read_json(straight / "metrics.json"), read_json(resumed_dir / "metrics.json")
@@ -101,5 +104,15 @@ def test_resume_after_an_interruption_reaches_the_same_result(profile, glue_dir,
 
 
 def test_a_non_finite_loss_stops_with_task_and_step(profile, glue_dir, tmp_path):
-    with pytest.raises(train_module.NonFiniteLoss, match=r"on task STS-B at step \d+"):
+    with pytest.raises(trainer.NonFiniteLoss, match=r"on task STS-B at step \d+"):
         pipeline.run_st(profile.override(tasks=("STS-B",), lr=1e30), glue_dir, tmp_path)
+
+
+def test_the_core_loop_needs_no_run_folder(profile, glue_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = pipeline.task_data("RTE", profile, glue_dir).train
+    model, history = mtdnn_lite.train(lambda: pipeline.new_model(profile, ["RTE"]), {"RTE": rows},
+                                      profile.train_settings(), 1, load_tokenizer(profile.encoder).pad_token_id)
+    assert isinstance(model, mtdnn_lite.MTDNN) and model.tasks == ("RTE",)
+    assert [e["epoch"] for e in history] == [1] and set(history[0]["train_loss"]) == {"RTE"}
+    assert history[0]["train_examples"] == len(rows) and not any(tmp_path.iterdir())  # nothing written

@@ -24,27 +24,29 @@ from ..core.encoder import load_encoder, load_tokenizer
 from ..core.evaluation import predict
 from ..core.kd import ensemble_probabilities
 from ..core.model import MTDNN
+from ..core.trainer import processes
 from ..glue.tasks import get_task
-from .profiles import Profile
+from .profiles import DataSettings, Profile
 from .runs import is_done, is_finished, read_json
 from .soft_targets import score_ensemble, with_soft_targets, write_soft_targets
 from .taskdata import TaskData, prepare_task
-from .train import processes, train
+from .train import train_run
 
 STAGES = ("st", "mtl", "refine", "teacher", "soft_targets", "student", "student_refine")
 
 KD_SETTINGS = ("teachers", "teacher_dropouts", "kd_weight", "kd_temperature")
 """Profile fields that only the KD stages read; those stages put what decides each run in its settings."""
 
-_DATA_CACHE: dict[tuple, TaskData] = {}
+_DATA_CACHE: dict[tuple[str, DataSettings, str], TaskData] = {}
 
 
 def task_data(task: str, profile: Profile, glue_dir) -> TaskData:
-    """`prepare_task`, once per process for the same task, data settings and GLUE directory."""
-    key = (task, profile.encoder, profile.max_train, profile.max_eval, profile.dev_proxy_size, profile.tune_size,
-           profile.max_length, profile.data_seed, str(glue_dir))
+    """`prepare_task`, once per process for the same task, data settings (the profile's `DataSettings`, all of
+    them and only them) and GLUE directory."""
+    settings = profile.data_settings()
+    key = (task, settings, str(glue_dir))
     if key not in _DATA_CACHE:
-        _DATA_CACHE[key] = prepare_task(task, profile, load_tokenizer(profile.encoder), glue_dir)
+        _DATA_CACHE[key] = prepare_task(task, settings, glue_dir)
     return _DATA_CACHE[key]
 
 
@@ -74,7 +76,7 @@ def _data(tasks, profile: Profile, glue_dir, soft_targets: dict[str, Path] | Non
 def _train(directory: Path, profile: Profile, stage: str, tasks: list[str], epochs: int, init: str, build,
            data: dict[str, TaskData], **extra) -> Path:
     pad = load_tokenizer(profile.encoder).pad_token_id
-    train(directory, run_config(profile, stage, tasks, epochs, init, **extra), build, data, profile, epochs, pad)
+    train_run(directory, run_config(profile, stage, tasks, epochs, init, **extra), build, data, profile, epochs, pad)
     return directory
 
 
@@ -134,7 +136,8 @@ def run_refine(profile: Profile, glue_dir, root="runs") -> list[Path]:
             for task in profile.tasks]
 
 
-def _teacher_model(mtl: Path, task: str, dropout: float) -> MTDNN:
+def teacher_model(mtl: Path, task: str, dropout: float) -> MTDNN:
+    """A teacher's starting point: the MTL model of run folder `mtl`, the head of `task` with dropout `dropout`."""
     model = MTDNN.load(mtl / "model")
     model.head(task).dropout.p = dropout  # this teacher's task dropout
     return model
@@ -157,7 +160,7 @@ def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]
             runs[task].append(_train(
                 run_dir(root, profile, "teacher", task) / str(k), profile.override(seed=profile.seed + k),
                 "teacher", [task], profile.epochs_teacher, f"mtl:{_hash(mtl)}",
-                lambda task=task, dropout=dropout: _teacher_model(mtl, task, dropout),
+                lambda task=task, dropout=dropout: teacher_model(mtl, task, dropout),
                 _data([task], profile, glue_dir), teacher=k, dropout=dropout))
         directory = run_dir(root, profile, "ensemble", task)
         config = {"stage": "ensemble", "tasks": [task], "profile": profile.name, "encoder": profile.encoder,

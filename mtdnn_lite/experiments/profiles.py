@@ -11,6 +11,7 @@ import types
 import typing
 from dataclasses import dataclass
 
+from ..core.trainer import TrainSettings
 from ..glue.tasks import GLUE_TASKS
 
 
@@ -41,17 +42,28 @@ def conform(name: str, value, kind):
                      + (" (an int is accepted)" if float in (kind, *args) else ""))
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    encoder: str = "minilm"  # see encoder.load_encoder
-    tasks: tuple[str, ...] = GLUE_TASKS
+@dataclass(frozen=True, kw_only=True)
+class DataSettings:
+    """The settings that decide a task's prepared data (taskdata.prepare_task reads these and nothing else, and
+    the pipeline keeps each task's data once per value of them)."""
+    encoder: str = "minilm"  # see encoder.load_encoder; its tokenizer encodes the text
     max_train: int | None = None  # examples per task drawn (seeded) from train; None = all
     max_eval: int | None = None  # examples per dev split drawn (seeded); None = all
     dev_proxy_size: int = 1000  # held out of train where no labeled dev set exists (MNLI, QQP here)
     tune_size: int = 0  # > 0: hold this many more rows out of train as the tuning split and score only on it
     data_seed: int = 0  # draws the dev-proxy, the tuning split and the training sample; `seed` trains
     max_length: int = 128  # tokens per example (pair), truncated longest-first
+
+    def data_settings(self) -> "DataSettings":
+        """These settings alone (of a Profile: without its other fields)."""
+        return DataSettings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(DataSettings)})
+
+
+@dataclass(frozen=True)
+class Profile(DataSettings):
+    """A named set of settings: the data settings (`DataSettings`), then the model, training and stage settings."""
+    name: str
+    tasks: tuple[str, ...] = GLUE_TASKS
     batch_size: int = 32
     lr: float = 5e-5
     lr_mtl: float | None = None  # lr of the multi-task stages (mtl, student) where it differs; None: lr
@@ -90,6 +102,10 @@ class Profile:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def train_settings(self) -> TrainSettings:
+        """What the training loop reads of these settings (core.trainer.TrainSettings)."""
+        return TrainSettings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(TrainSettings)})
 
 
 PROFILES = {

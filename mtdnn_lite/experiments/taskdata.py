@@ -1,8 +1,9 @@
 """One task's data as a run uses it: the splits a profile asks for, tokenised, with their fingerprints.
 
-Where a profile caps the examples (`max_train`, `max_eval`), a random subset is drawn with the profile's
-`data_seed`, so that every stage, every training seed and every rerun of a profile sees the same rows. A
-capped dev split is labeled by its size wherever its score is shown (`TaskData.info`).
+`prepare_task` reads the data settings alone (profiles.DataSettings, of which a Profile is one). Where they cap
+the examples (`max_train`, `max_eval`), a random subset is drawn with `data_seed`, so that every stage, every
+training seed and every rerun of a profile sees the same rows. A capped dev split is labeled by its size
+wherever its score is shown (`TaskData.info`).
 
 Tuning split: with `tune_size` > 0, that many rows (at most a quarter of a task's training rows, so that
 WNLI keeps most of its 635) are held out of train (after the dev-proxy, if any, and before `max_train` is
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
-from transformers import PreTrainedTokenizerBase
 
+from ..core.encoder import load_tokenizer
 from ..glue.data import eval_splits, fingerprint, hold_out, load_glue, split_info
 from ..glue.features import encode
-from .profiles import Profile
+from .profiles import DataSettings
 
 
 @dataclass
@@ -37,24 +38,25 @@ def subsample(ds: datasets.Dataset, cap: int | None, seed: int) -> datasets.Data
     return ds.shuffle(seed=seed).select(range(cap)).flatten_indices()
 
 
-def prepare_task(task: str, profile: Profile, tokenizer: PreTrainedTokenizerBase,
-                 glue_dir: str | Path | None) -> TaskData:
-    """Load `task` from `glue_dir` (or the hub), cap and tokenise the training and evaluation splits."""
+def prepare_task(task: str, settings: DataSettings, glue_dir: str | Path | None) -> TaskData:
+    """Load `task` from `glue_dir` (or the hub), cap and tokenise (with the encoder's tokenizer) the training and
+    evaluation splits, as the data `settings` say."""
     datasets.disable_progress_bars()  # tokenising takes seconds; the training bar is the one to watch
-    glue = load_glue(task, glue_dir, dev_proxy_size=profile.dev_proxy_size, seed=profile.data_seed)
-    if profile.tune_size:
-        size = min(profile.tune_size, len(glue["train"]) // 4)
-        glue["train"], glue["validation_tune"] = hold_out(glue["train"], size, profile.data_seed, "validation_tune",
+    glue = load_glue(task, glue_dir, dev_proxy_size=settings.dev_proxy_size, seed=settings.data_seed)
+    if settings.tune_size:
+        size = min(settings.tune_size, len(glue["train"]) // 4)
+        glue["train"], glue["validation_tune"] = hold_out(glue["train"], size, settings.data_seed, "validation_tune",
                                                           "tune_size")
         evals = ["validation_tune"]
     else:
         evals = eval_splits(glue)
-    raw = {"train": subsample(glue["train"], profile.max_train, profile.data_seed)}
+    raw = {"train": subsample(glue["train"], settings.max_train, settings.data_seed)}
     for split in evals:
-        raw[split] = subsample(glue[split], profile.max_eval, profile.data_seed)
+        raw[split] = subsample(glue[split], settings.max_eval, settings.data_seed)
     info = {}
     for split, ds in raw.items():
         meta = split_info(glue[split])
         info[split] = {**meta, "rows_used": len(ds), "fingerprint": fingerprint(ds)}
-    encoded = {split: encode(task, ds, tokenizer, profile.max_length) for split, ds in raw.items()}
+    tokenizer = load_tokenizer(settings.encoder)
+    encoded = {split: encode(task, ds, tokenizer, settings.max_length) for split, ds in raw.items()}
     return TaskData(task, encoded.pop("train"), encoded, raw, info)
