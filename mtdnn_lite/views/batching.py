@@ -34,8 +34,8 @@ def _ordered(tasks) -> list[str]:
 
 
 def task_batches(data: Mapping, batch_size: int, seed: int, pool: int = 50) -> dict[str, list[Batch]]:
-    """{task: its mini-batches}, packed from each `TaskData`'s training split exactly as the training loop (`core.trainer.train`) packs
-    them (`pool` = 1: random batches of the same size, the length grouping undone)."""
+    """{task: its mini-batches}, packed from each `TaskData`'s training split exactly as the training loop
+    (`core.trainer.train`) packs them (`pool` = 1: random batches of the same size, the length grouping undone)."""
     return {task: pack_batches(d.train["length"], batch_size, seed,
                                d.train["group"] if "group" in d.train.column_names else None, pool=pool)
             for task, d in data.items()}
@@ -124,9 +124,9 @@ def padding_table(batches: Mapping[str, list[Batch]], lengths: Mapping[str, Sequ
 
 
 def padding_comparison(data: Mapping, batch_size: int, seed: int) -> pd.DataFrame:
-    """`padding_table` of the training batches as the training loop (`core.trainer.train`) packs them (length-grouped within pools of 50
-    batches) and of random batches of the same size (pool = 1: the same shuffle, no sorting), one below the
-    other."""
+    """`padding_table` of the training batches as the training loop (`core.trainer.train`) packs them
+    (length-grouped within pools of 50 batches) and of random batches of the same size (pool = 1: the same
+    shuffle, no sorting), one below the other."""
     lengths = {task: d.train["length"] for task, d in data.items()}
     grouped = padding_table(task_batches(data, batch_size, seed), lengths, "length-grouped (pack_batches)")
     random = padding_table(task_batches(data, batch_size, seed, pool=1), lengths, "random")
