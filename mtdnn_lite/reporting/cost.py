@@ -50,11 +50,11 @@ def _measure(models, task, encoded, pad_token_id, batch_size, repeats) -> dict:
             "seconds_per_1000": 1000 * seconds / len(encoded), "times": times}
 
 
-def inference_cost(student_dir: str | Path, teacher_dirs: Sequence[str | Path], task: str, encoded_split,
+def inference_cost(student_run: str | Path, teacher_dirs: Sequence[str | Path], task: str, encoded_split,
                    pad_token_id: int, repeats: int = 3, batch_size: int = 64) -> dict:
     """Examples/s of the student against the K-teacher ensemble on `encoded_split` (a `features.encode` result).
 
-    `student_dir` and each of `teacher_dirs` is a run folder (with model/) or a model folder whose model has
+    `student_run` and each of `teacher_dirs` is a run folder (with model/) or a model folder whose model has
     `task`'s head. Returns {"task", "examples", "batch_size", "repeats", "device", "torch_threads",
     "student": {models, seconds, examples_per_second, seconds_per_1000, times}, "ensemble": {the same, models=K},
     "ensemble_over_student": ensemble seconds / student seconds (how many times slower the ensemble is)}.
@@ -66,7 +66,7 @@ def inference_cost(student_dir: str | Path, teacher_dirs: Sequence[str | Path], 
     if repeats < 1:
         raise ValueError(f"repeats={repeats}: expected at least 1")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    student = [MTDNN.load(model_dir(student_dir)).to(device)]
+    student = [MTDNN.load(model_dir(student_run)).to(device)]
     teachers = [MTDNN.load(model_dir(path)).to(device) for path in teacher_dirs]
     for model in (*student, *teachers):
         model.head(task)  # a clear KeyError if a model lacks the task's head
