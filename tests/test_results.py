@@ -13,7 +13,8 @@ from mtdnn_lite.experiments.runs import write_json
 from mtdnn_lite.glue.metrics import glue_score
 from mtdnn_lite.glue.tasks import GLUE_TASKS
 from mtdnn_lite.reporting import published
-from mtdnn_lite.reporting.results import paper_layout, parameter_counts, scores_table, stage_summary, write_tables
+from mtdnn_lite.reporting.models import parameter_counts
+from mtdnn_lite.reporting.results import paper_layout, scores_table, stage_summary, write_tables
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_LIST = REPO.parent / "shared" / "paper_numbers.md"

@@ -10,7 +10,8 @@ import pytest
 from mtdnn_lite.core.encoder import load_encoder
 from mtdnn_lite.core.model import MTDNN
 from mtdnn_lite.experiments.profiles import get_profile
-from mtdnn_lite.reporting.submission import finished_models, format_predictions, model_dir, write_submission
+from mtdnn_lite.reporting.models import finished_models, model_dir
+from mtdnn_lite.reporting.submission import format_predictions, write_submission
 
 ROWS = 7  # test rows kept per task
 COPIED = {"CoLA": ("train.tsv", "dev.tsv", "test.tsv"), "STS-B": ("train.tsv", "dev.tsv", "test.tsv"),

@@ -12,6 +12,9 @@ Each task is scored with the metrics its `Task.metrics` names (see tasks.py):
 - "pearson": the linear correlation ``cov(x, y) / (σ_x·σ_y)`` (undefined, so NaN, when either is constant);
 - "spearman": Pearson's correlation of the ranks (tied values share their average rank).
 
+scikit-learn (accuracy_score, f1_score, matthews_corrcoef) and scipy (pearsonr, rankdata) compute them; each
+function keeps its formula in its docstring, and the degenerate cases above are decided here, explicitly.
+
 A task's contribution to the GLUE score is the mean of its metrics (MRPC (F1 + acc)/2, STS-B (P + S)/2, MNLI the
 mean of matched and mismatched accuracy); the GLUE score is the mean of the nine contributions, AX excluded.
 """
@@ -19,43 +22,49 @@ mean of matched and mismatched accuracy); the GLUE score is the mean of the nine
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.stats import pearsonr, rankdata
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from .tasks import GLUE_TASKS, get_task
 
 
 def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(predictions == labels))
+    """The fraction of predictions equal to the label."""
+    return float(accuracy_score(labels, predictions))
 
 
 def f1(predictions: np.ndarray, labels: np.ndarray) -> float:
-    tp = np.sum((predictions == 1) & (labels == 1))
-    wrong = np.sum(predictions != labels)  # FP + FN
-    return float(2 * tp / (2 * tp + wrong)) if tp else 0.0
+    """F1 of the positive class 1: F1 = 2·TP / (2·TP + FP + FN); 0 where there is no true positive."""
+    return float(f1_score(labels, predictions, pos_label=1, zero_division=0))
 
 
 def mcc(predictions: np.ndarray, labels: np.ndarray) -> float:
-    classes = np.union1d(predictions, labels)
-    p = np.sum(predictions[:, None] == classes, axis=0)  # predictions of each class
-    t = np.sum(labels[:, None] == classes, axis=0)  # examples of each class
-    c, s = np.sum(predictions == labels), len(labels)
-    denominator = np.sqrt(float(s * s - p @ p) * float(s * s - t @ t))
-    return float((c * s - p @ t) / denominator) if denominator else 0.0
+    """Matthews correlation, Gorodkin's K-class form (the two-class one for K = 2):
+
+        MCC = (c·s − Σ_k p_k·t_k) / sqrt((s² − Σ_k p_k²)(s² − Σ_k t_k²))
+
+    A constant prediction (or a split with one class) makes the denominator 0: MCC is then 0, set here rather
+    than left to scikit-learn, which warns where predictions and labels hold a single class between them."""
+    if len(np.unique(predictions)) < 2 or len(np.unique(labels)) < 2:
+        return 0.0
+    return float(matthews_corrcoef(labels, predictions))
 
 
 def pearson(predictions: np.ndarray, labels: np.ndarray) -> float:
-    x, y = predictions - predictions.mean(), labels - labels.mean()
-    denominator = np.sqrt((x @ x) * (y @ y))
-    return float(x @ y / denominator) if denominator else float("nan")
+    """Pearson's r = cov(x, y) / (σ_x·σ_y); NaN where either is constant (r is undefined: σ = 0), set here
+    rather than left to scipy, which warns."""
+    if np.ptp(predictions) == 0 or np.ptp(labels) == 0:
+        return float("nan")
+    return float(pearsonr(predictions, labels).statistic)
 
 
 def ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, ties sharing their average rank: [10, 20, 20, 30] → [1, 2.5, 2.5, 4]."""
-    _, position, counts = np.unique(values, return_inverse=True, return_counts=True)
-    last = np.cumsum(counts)  # rank of the last member of each group of equal values
-    return (last - (counts - 1) / 2)[position]
+    return rankdata(values, method="average")
 
 
 def spearman(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Spearman's ρ: Pearson's r of the ranks (what scipy.stats.spearmanr computes); NaN where either is constant."""
     return pearson(ranks(predictions), ranks(labels))
 
 

@@ -6,6 +6,9 @@ measures both on the same encoded split with the same batch size: the student on
 another (their probabilities averaged, as the ensemble does). Each is timed with `time.perf_counter` over
 `repeats` passes after one untimed warm-up pass; the median is reported, as examples per second and seconds per
 1,000 examples. Timings are noisy (other processes, CPU frequency): read the ratio, not the third digit.
+
+`measure_costs` does this for every teacher task of a profile's runs (MT-DNN-KD's student against the finished
+teachers of the task, on a seeded sample of its first dev split); `inference_cost` for one task and given models.
 """
 
 import json
@@ -16,10 +19,17 @@ from pathlib import Path
 
 import torch
 
+from ..core.encoder import load_tokenizer
 from ..core.evaluation import predict
 from ..core.model import MTDNN
+from ..experiments.pipeline import student_dir, task_data, teacher_runs
+from ..experiments.profiles import Profile
 from ..experiments.runs import environment
-from .submission import model_dir
+from ..experiments.taskdata import subsample
+from ..glue.tasks import get_task
+from .models import model_dir
+
+EXAMPLES = 500  # dev examples timed per teacher task: enough for a stable examples/s
 
 
 def _timed(models: list[MTDNN], task: str, encoded, pad_token_id: int, batch_size: int) -> float:
@@ -40,11 +50,11 @@ def _measure(models, task, encoded, pad_token_id, batch_size, repeats) -> dict:
             "seconds_per_1000": 1000 * seconds / len(encoded), "times": times}
 
 
-def inference_cost(student_dir: str | Path, teacher_dirs: Sequence[str | Path], task: str, encoded_split,
+def inference_cost(student_run: str | Path, teacher_dirs: Sequence[str | Path], task: str, encoded_split,
                    pad_token_id: int, repeats: int = 3, batch_size: int = 64) -> dict:
     """Examples/s of the student against the K-teacher ensemble on `encoded_split` (a `features.encode` result).
 
-    `student_dir` and each of `teacher_dirs` is a run folder (with model/) or a model folder whose model has
+    `student_run` and each of `teacher_dirs` is a run folder (with model/) or a model folder whose model has
     `task`'s head. Returns {"task", "examples", "batch_size", "repeats", "device", "torch_threads",
     "student": {models, seconds, examples_per_second, seconds_per_1000, times}, "ensemble": {the same, models=K},
     "ensemble_over_student": ensemble seconds / student seconds (how many times slower the ensemble is)}.
@@ -56,7 +66,7 @@ def inference_cost(student_dir: str | Path, teacher_dirs: Sequence[str | Path], 
     if repeats < 1:
         raise ValueError(f"repeats={repeats}: expected at least 1")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    student = [MTDNN.load(model_dir(student_dir)).to(device)]
+    student = [MTDNN.load(model_dir(student_run)).to(device)]
     teachers = [MTDNN.load(model_dir(path)).to(device) for path in teacher_dirs]
     for model in (*student, *teachers):
         model.head(task)  # a clear KeyError if a model lacks the task's head
@@ -66,6 +76,26 @@ def inference_cost(student_dir: str | Path, teacher_dirs: Sequence[str | Path], 
               "ensemble": _measure(teachers, task, encoded_split, pad_token_id, batch_size, repeats)}
     result["ensemble_over_student"] = result["ensemble"]["seconds"] / result["student"]["seconds"]
     return result
+
+
+def measure_costs(runs, profile: Profile, glue_dir, examples: int = EXAMPLES, repeats: int = 3) -> list[dict]:
+    """`inference_cost` of each of the profile's tasks with finished teachers under ``<runs>/<profile>``:
+    MT-DNN-KD's student (pipeline.student_dir) against the task's K teachers (pipeline.teacher_runs), on
+    `examples` dev examples of the task's first evaluation split (a sample seeded with profile.data_seed),
+    `repeats` timed passes. Each result has the split's name added ("split")."""
+    root = Path(runs) / profile.name
+    pad = load_tokenizer(profile.encoder).pad_token_id
+    costs = []
+    for task in (t for t in profile.tasks if get_task(t).has_teacher):
+        teachers = teacher_runs(root, task)
+        if not teachers:
+            continue
+        data = task_data(task, profile, glue_dir)
+        split = next(iter(data.evals))
+        cost = inference_cost(student_dir(root, task), teachers, task,
+                              subsample(data.evals[split], examples, profile.data_seed), pad, repeats=repeats)
+        costs.append({**cost, "split": split})
+    return costs
 
 
 def cost_markdown(costs: Sequence[dict]) -> str:

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from ..experiments.pipeline import student_dir
-from ..experiments.runs import read_json, read_predictions
+from ..experiments.pipeline import student_dir, teacher_runs
+from ..experiments.runs import is_finished, read_json, read_predictions
 from ..glue.metrics import task_metrics, task_score
 from ..glue.tasks import GLUE_TASKS
 
@@ -51,13 +51,13 @@ def system_run(root: Path, system: str, task: str) -> Path | None:
     """The finished run folder of `system` for `task` under a profile's runs `root`, or None.
 
     "student_refine" is MT-DNN-KD's run (pipeline.student_dir: the student itself where it was not refined);
-    "best_teacher" is the teacher of `task` with the highest score on its first evaluation split."""
+    "best_teacher" is the finished teacher of `task` (pipeline.teacher_runs) with the highest score on its first
+    evaluation split."""
     root = Path(root)
     if system == "best_teacher":
-        teachers = [t for t in sorted((root / "teacher" / task).glob("*")) if (t / "done.json").is_file()]
-        return max(teachers, key=lambda t: _final_score(t, task), default=None)
+        return max(teacher_runs(root, task), key=lambda t: _final_score(t, task), default=None)
     run = student_dir(root, task) if system == "student_refine" else root / system / task
-    return run if (run / "done.json").is_file() else None
+    return run if is_finished(run) else None
 
 
 def _final_score(run: Path, task: str) -> float:

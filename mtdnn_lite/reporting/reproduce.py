@@ -18,19 +18,16 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import progress
-from ..core.encoder import load_tokenizer
-from ..experiments.pipeline import RUNNERS, STAGES, run_dir, student_dir, task_data
+from ..experiments.pipeline import RUNNERS, STAGES
 from ..experiments.profiles import Profile
 from ..experiments.runs import read_json, write_json
-from ..experiments.taskdata import subsample
 from ..experiments.training_plan import duration, plan_training
-from ..glue.tasks import GLUE_TASKS, get_task
-from .cost import inference_cost, write_cost
+from ..glue.tasks import GLUE_TASKS
+from .cost import measure_costs, write_cost
 from .intervals import COMPARISONS, N_RESAMPLES, compare, mean_sd
+from .models import finished_models
 from .results import markdown_table, scores_table, stage_summary, write_tables
-from .submission import finished_models, write_submission
-
-COST_EXAMPLES = 500  # dev examples timed per teacher task: enough for a stable examples/s
+from .submission import write_submission
 
 
 def stage_times(root: Path) -> dict[str, dict]:
@@ -100,15 +97,7 @@ def write_reference(profile: Profile, glue_dir, runs: Path, results) -> Path:
     write_tables(table[table.task.isin(profile.tasks)], results)
     write_submission(finished_models(runs, profile.name), out / "submission", profile, glue_dir)
 
-    pad = load_tokenizer(profile.encoder).pad_token_id
-    costs = []
-    for task in (t for t in profile.tasks if get_task(t).has_teacher):
-        data = task_data(task, profile, glue_dir)
-        split = next(iter(data.evals))
-        teachers = sorted(p for p in run_dir(runs, profile, "teacher", task).iterdir() if (p / "done.json").is_file())
-        cost = inference_cost(student_dir(root, task), teachers, task,
-                              subsample(data.evals[split], COST_EXAMPLES, profile.data_seed), pad)
-        costs.append({**cost, "split": split})
+    costs = measure_costs(runs, profile, glue_dir)
     if costs:
         write_cost(costs, out)
 

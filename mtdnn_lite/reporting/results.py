@@ -9,35 +9,25 @@ and the GLUE dev table in the layout of the papers' tables, written as CSV and M
   every column was scored on (dev, a sample of dev, or dev-proxy);
 - `write_tables(table, out_dir)`: ``<out_dir>/<profile>/glue_dev.csv``, ``glue_dev.md`` and ``scores.csv``.
 
-The published numbers to show beside these are in published.py, each with its source.
+The systems and the stages that give them are named in systems.py; a cell and its split note are written by
+cells.py; the published numbers to show beside these are in published.py, each with its source.
 """
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..experiments.runs import read_json
-from ..glue.data import EVAL_SPLITS, split_label
+from ..glue.data import split_label
 from ..glue.metrics import task_score
-from ..glue.tasks import GLUE_TASKS, get_task
+from ..glue.tasks import GLUE_TASKS
+from .cells import MISSING, column_name, one_profile, reported_splits, split_note, stage_rows, task_cell
+from .models import parameter_counts
+from .systems import SYSTEMS, systems_sentence
 
 STAGE_ORDER = ["st", "mtl", "refine", "teacher", "ensemble", "student", "student_refine"]
-
-SYSTEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Single-task baseline", ("st",)),
-    ("MT-DNN, no fine-tuning", ("mtl",)),
-    ("MT-DNN", ("refine",)),
-    ("Teacher ensemble", ("ensemble",)),
-    ("MT-DNN-KD", ("student_refine", "student")),
-)
-"""The rows of the papers' tables and the stage that gives each (the first of its stages that has runs)."""
-
-METRIC_ABBREVIATIONS = {"f1": "F1", "accuracy": "Acc", "pearson": "P", "spearman": "S", "mcc": "MCC"}
-
-MISSING = "–"
 
 COLUMNS = ["profile", "stage", "run", "task", "split", "split_label", "rows", "metric", "value", "epoch",
            "rows_available", "official_rows", "encoder"]
@@ -92,92 +82,20 @@ def stage_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 # --- the papers' layout --------------------------------------------------------------------------------------
 
-def _one_profile(table: pd.DataFrame, profile: str | None) -> tuple[str, pd.DataFrame]:
-    profiles = sorted(table.profile.dropna().unique())
-    if profile is None:
-        if len(profiles) != 1:
-            raise ValueError(f"the table holds the profiles {profiles}: name the one to lay out")
-        profile = profiles[0]
-    rows = table[table.profile == profile]
-    if rows.empty:
-        raise ValueError(f"no finished runs of profile {profile!r} in the table (profiles: {profiles})")
-    return profile, rows
-
-
-def _splits(rows: pd.DataFrame) -> list[str]:
-    """The evaluation splits in `rows`, in the order they are reported (matched before mismatched)."""
-    present = set(rows.split)
-    return [s for s in EVAL_SPLITS if s in present] + sorted(present - set(EVAL_SPLITS))
-
-
-def column_name(task: str, splits: list[str]) -> str:
-    """How the papers head a task's column: "MRPC F1/Acc", "STS-B P/S", "MNLI m/mm" (both dev sets),
-    "CoLA", "MNLI" (one split, e.g. the dev-proxy)."""
-    spec = get_task(task)
-    if len(spec.metrics) > 1:
-        return f"{spec.name} " + "/".join(METRIC_ABBREVIATIONS.get(m, m) for m in spec.metrics)
-    if len(splits) > 1:
-        return f"{spec.name} " + "/".join(split_label(s).removeprefix("dev-") for s in splits)
-    return spec.name
-
-
-def _split_note(rows: pd.DataFrame) -> str:
-    """What one split was: "dev", "dev (500 of 1,043 rows)", "dev-proxy (1,000 rows held out of train)"."""
-    label = split_label(rows.split.iloc[0])
-    used, available, official = (rows[c].iloc[0] for c in ("rows", "rows_available", "official_rows"))
-    known = lambda v: v is not None and not (isinstance(v, float) and math.isnan(v))  # noqa: E731
-    if label == "dev-proxy":
-        if known(used) and known(available) and used < available:
-            return f"dev-proxy ({int(used):,} of {int(available):,} rows held out of train)"
-        return f"dev-proxy ({int(used):,} rows held out of train)" if known(used) else "dev-proxy"
-    note = label
-    if known(used) and known(available) and used < available:
-        note += f" ({int(used):,} of {int(available):,} rows)"
-    if known(available) and known(official) and available < official:
-        note += f" (partial: {int(available):,} of the official {int(official):,} rows)"
-    return note
-
-
-def _task_cell(rows: pd.DataFrame, task: str, splits: list[str]) -> tuple[str, float]:
-    """The cell as the papers print it ("88.2/84.1") and the task's score (metrics, then splits, averaged)."""
-    spec, values, scores = get_task(task), [], []
-    for split in splits:
-        metrics = dict(zip(rows[rows.split == split].metric, rows[rows.split == split].value))
-        if not metrics:
-            values += [math.nan] * len(spec.metrics)
-            continue
-        values += [metrics.get(m, math.nan) for m in spec.metrics]
-        scores.append(task_score(metrics))
-    cell = "/".join(MISSING if math.isnan(v) else f"{v:.1f}" for v in values)
-    return cell, (float(np.mean(scores)) if scores else math.nan)
-
-
-def _stage_rows(table: pd.DataFrame, stage: str) -> pd.DataFrame:
-    """The rows of `stage`, one run per task (with a warning where several runs scored the same task)."""
-    rows = table[table.stage == stage]
-    kept = []
-    for task, task_rows in rows.groupby("task"):
-        runs = sorted(task_rows.run.unique())
-        if len(runs) > 1:
-            warnings.warn(f"stage {stage!r} has {len(runs)} runs scoring {task} ({', '.join(runs)}); "
-                          f"the table shows {runs[0]}", stacklevel=3)
-        kept.append(task_rows[task_rows.run == runs[0]])
-    return pd.concat(kept) if kept else rows
-
-
 def paper_layout(table: pd.DataFrame, profile: str | None = None) -> pd.DataFrame:
     """The GLUE dev table in the papers' layout, from `scores_table` rows of one profile.
 
     Rows: first "split" (what each task column was scored on: "dev", "dev (N of M rows)", "dev-proxy (…)",
-    "dev-m/dev-mm"), then one per system with finished runs, in the papers' order: Single-task baseline (stage
-    st), MT-DNN, no fine-tuning (mtl), MT-DNN (refine), Teacher ensemble (ensemble, its tasks only), MT-DNN-KD
-    (student_refine, else student). Columns: system, stage, one per task in GLUE order headed as the papers
-    head it ("MRPC F1/Acc", "STS-B P/S", "MNLI m/mm"), cells ×100 with one decimal ("–": not scored), avg (the
-    mean of the task scores in the row), n (the tasks it averages), profile, encoder. All cells are text.
+    "dev-m/dev-mm"), then one per system with finished runs, in the papers' order (systems.SYSTEMS):
+    Single-task baseline (stage st), MT-DNN, no fine-tuning (mtl), MT-DNN (refine), Teacher ensemble
+    (ensemble, its tasks only), MT-DNN-KD (student_refine, else student). Columns: system, stage, one per task
+    in GLUE order headed as the papers head it ("MRPC F1/Acc", "STS-B P/S", "MNLI m/mm"), cells ×100 with one
+    decimal ("–": not scored), avg (the mean of the task scores in the row), n (the tasks it averages),
+    profile, encoder. All cells are text.
     """
-    profile, table = _one_profile(table, profile)
+    profile, table = one_profile(table, profile)
     tasks = [t for t in GLUE_TASKS if t in set(table.task)]
-    splits = {t: _splits(table[table.task == t]) for t in tasks}
+    splits = {t: reported_splits(table[table.task == t]) for t in tasks}
     headers = {t: column_name(t, splits[t]) for t in tasks}
     encoder = ", ".join(sorted(table.encoder.dropna().unique())) or "unknown"
 
@@ -187,7 +105,7 @@ def paper_layout(table: pd.DataFrame, profile: str | None = None) -> pd.DataFram
         notes = []  # one per split; runs that saw different rows of a split are all named
         for split in splits[task]:
             split_rows = task_rows[task_rows.split == split]
-            notes.append("; ".join(sorted({_split_note(r) for _, r in split_rows.groupby("run")})))
+            notes.append("; ".join(sorted({split_note(r) for _, r in split_rows.groupby("run")})))
         split_row[headers[task]] = "/".join(notes)
     records = [{**split_row, "avg": "", "n": ""}]
 
@@ -195,14 +113,14 @@ def paper_layout(table: pd.DataFrame, profile: str | None = None) -> pd.DataFram
         stage = next((s for s in stages if (table.stage == s).any()), None)
         if stage is None:
             continue
-        rows = _stage_rows(table, stage)
+        rows = stage_rows(table, stage)
         record, scores = {"system": system, "stage": stage}, []
         for task in tasks:
             task_rows = rows[rows.task == task]
             if task_rows.empty:
                 record[headers[task]] = MISSING
                 continue
-            record[headers[task]], score = _task_cell(task_rows, task, splits[task])
+            record[headers[task]], score = task_cell(task_rows, task, splits[task])
             if not math.isnan(score):
                 scores.append(score)
         record["avg"] = f"{np.mean(scores):.1f}" if scores else MISSING
@@ -215,20 +133,6 @@ def paper_layout(table: pd.DataFrame, profile: str | None = None) -> pd.DataFram
 
 
 # --- model size -------------------------------------------------------------------------------------------------
-
-def parameter_counts(model_dir: str | Path) -> dict[str, int]:
-    """Parameters of a saved MTDNN, read from its weights file without building it: {"shared": n, task: n}
-    (as MTDNN.parameter_counts)."""
-    from safetensors import safe_open
-
-    counts: dict[str, int] = {}
-    with safe_open(str(Path(model_dir) / "model.safetensors"), "pt") as weights:
-        for key in weights.keys():
-            n = math.prod(weights.get_slice(key).get_shape())
-            part = "shared" if key.startswith("encoder.") else key.split(".")[1] if key.startswith("heads.") else key
-            counts[part] = counts.get(part, 0) + n
-    return counts
-
 
 def _model_size(table: pd.DataFrame) -> str:
     """A sentence on the model size, from the weights of a run in `table` (the mtl run's if any: all heads)."""
@@ -279,7 +183,7 @@ def _teachers(table: pd.DataFrame) -> str:
 
 def layout_markdown(table: pd.DataFrame, profile: str | None = None) -> str:
     """glue_dev.md: a short header (profile, encoder, model size, data, splits, the command) and the table."""
-    profile, table = _one_profile(table, profile)
+    profile, table = one_profile(table, profile)
     layout = paper_layout(table, profile)
     config = _config(table)
     encoder = layout.encoder.iloc[0]
@@ -307,9 +211,7 @@ def layout_markdown(table: pd.DataFrame, profile: str | None = None) -> str:
         "matched/mismatched accuracy where both dev sets exist; the others accuracy. `avg` is the mean of the task "
         "scores in the row (a task's metrics averaged first) over `n` tasks: a GLUE score only when n = 9 and every "
         "split is the official dev set.",
-        "- **Systems**: single-task baseline (`st`: the encoder fine-tuned on each task alone); MT-DNN, no "
-        "fine-tuning (`mtl`: one multi-task model); MT-DNN (`refine`: the mtl model fine-tuned on each task); "
-        "teacher ensemble (`ensemble`, on its tasks only); MT-DNN-KD (`student_refine`, else `student`).",
+        f"- **Systems**: {systems_sentence()}.",
     ]
     if absent:
         lines.append(f"- **Not in this table** (no finished runs yet): {'; '.join(absent)}.")

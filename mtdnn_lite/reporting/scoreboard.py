@@ -19,38 +19,10 @@ import numpy as np
 import pandas as pd
 
 from ..glue.tasks import GLUE_TASKS, get_task
+from .cells import MISSING, reported_splits, split_note, stage_rows, task_cell
 from .published import column_metrics, glue_test_table, small_encoder_dev_table
-from .results import (
-    COLUMNS,
-    MISSING,
-    STAGE_ORDER,
-    _split_note,
-    _splits,
-    _stage_rows,
-    _task_cell,
-    paper_layout,
-    scores_table,
-)
-
-STAGE_LABELS = {
-    "st": "single-task (st)",
-    "mtl": "MT-DNN, no fine-tuning (mtl)",
-    "refine": "MT-DNN (refine)",
-    "ensemble": "teacher ensemble (ensemble)",
-    "student": "MT-DNN-KD, no fine-tuning (student)",
-    "student_refine": "MT-DNN-KD (student_refine)",
-}
-"""The systems charted, in the papers' order, each named with the stage (run folder) that gives it. The
-individual teachers (stage teacher) are left out: their ensemble stands for them."""
-
-STAGE_DESCRIPTIONS = {
-    "st": "the pretrained encoder fine-tuned on each task alone (the papers' BERT rows)",
-    "mtl": "MT-DNN's multi-task learning, Algorithm 1, one model for all tasks",
-    "refine": "the mtl model fine-tuned once more on each task (the paper's MT-DNN)",
-    "ensemble": "MT-DNN-KD's teacher ensembles (MNLI, QQP, QNLI, RTE), their averaged probabilities",
-    "student": "MT-DNN-KD's student: Algorithm 1 on hard + soft targets",
-    "student_refine": "the student fine-tuned once more on each task (MT-DNN-KD)",
-}
+from .results import COLUMNS, STAGE_ORDER, paper_layout, scores_table
+from .systems import STAGE_DESCRIPTIONS, STAGE_LABELS, TEACHER_TASKS_ONLY
 
 
 def load_scores(runs_dir, profile: str, tasks=None, results_dir=None) -> tuple[pd.DataFrame, str]:
@@ -87,21 +59,21 @@ def _short_split(rows: pd.DataFrame, splits: list[str]) -> str:
 def stage_scores(table: pd.DataFrame, stages=None) -> pd.DataFrame:
     """One row per stage and task, in the papers' order of systems and GLUE's order of tasks.
 
-    Columns: stage, system (`STAGE_LABELS`), task, score (×100: the task's metrics, then its splits, averaged,
+    Columns: stage, system (`systems.STAGE_LABELS`), task, score (×100: the task's metrics, then its splits, averaged,
     as in the GLUE score), cell (the papers' format, "88.2/84.1" for MRPC F1/Acc), split (short: "dev",
     "dev-proxy", "dev, 64 rows" for a sample), split_note (`results`'s split row: "dev (64 of 1,043 rows)"),
-    run. `stages`: which stages (default: those of `STAGE_LABELS` that have runs). One run per task, as in
+    run. `stages`: which stages (default: those of `systems.STAGE_LABELS` that have runs). One run per task, as in
     `results.paper_layout`.
     """
     stages = [s for s in (stages or STAGE_LABELS) if (table.stage == s).any()]
     records = []
     for stage in sorted(stages, key=STAGE_ORDER.index):
-        rows = _stage_rows(table, stage)
+        rows = stage_rows(table, stage)
         for task in [t for t in GLUE_TASKS if t in set(rows.task)]:
             task_rows = rows[rows.task == task]
-            splits = _splits(task_rows)
-            cell, score = _task_cell(task_rows, task, splits)
-            note = "/".join(_split_note(task_rows[task_rows.split == s]) for s in splits)
+            splits = reported_splits(task_rows)
+            cell, score = task_cell(task_rows, task, splits)
+            note = "/".join(split_note(task_rows[task_rows.split == s]) for s in splits)
             records.append({"stage": stage, "system": STAGE_LABELS.get(stage, stage), "task": task, "score": score,
                             "cell": cell, "split": _short_split(task_rows, splits), "split_note": note,
                             "run": task_rows.run.iloc[0]})
@@ -139,11 +111,11 @@ def averages(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def missing_stages(table: pd.DataFrame, tasks) -> pd.DataFrame:
-    """The systems of `STAGE_LABELS` without finished runs for some of `tasks` (the ensemble: for the tasks
+    """The systems of `systems.STAGE_LABELS` without finished runs for some of `tasks` (the ensemble: for the tasks
     with a teacher only). Columns: stage, system, what it is, tasks missing (text)."""
     records = []
     for stage, system in STAGE_LABELS.items():
-        wanted = [t for t in tasks if get_task(t).has_teacher] if stage == "ensemble" else list(tasks)
+        wanted = [t for t in tasks if get_task(t).has_teacher] if stage in TEACHER_TASKS_ONLY else list(tasks)
         done = set(table[table.stage == stage].task)
         missing = [t for t in wanted if t not in done]
         if missing:

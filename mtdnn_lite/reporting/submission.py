@@ -15,7 +15,6 @@ and warned about, never silently dropped), and submission.zip. The GLUE server s
 a zip without all eleven files documents the kit's predictions but cannot be scored as it is.
 """
 
-import json
 import os
 import warnings
 import zipfile
@@ -34,6 +33,7 @@ from ..glue.data import OFFICIAL_ROWS, load_glue, split_info
 from ..glue.features import encode
 from ..glue.glue_files import split_files, task_dir
 from ..glue.tasks import AX, GLUE_TASKS, get_task
+from .models import model_dir
 
 SUBMISSION_FILES: dict[str, tuple[str, str]] = {
     "CoLA": ("CoLA", "test"), "SST-2": ("SST-2", "test"), "MRPC": ("MRPC", "test"), "STS-B": ("STS-B", "test"),
@@ -47,35 +47,6 @@ LABEL_NAME_TASKS = ("MNLI", "AX", "QNLI", "RTE")
 
 MODEL_TASK = {"AX": "MNLI"}
 """The task whose model predicts a test-only set (the diagnostic set is read with the MNLI model)."""
-
-
-def model_dir(path: str | Path) -> Path:
-    """The saved model of a run folder (``<run>/model``) or `path` itself if it is a model folder."""
-    path = Path(path)
-    if (path / "model" / "model.safetensors").is_file():
-        return path / "model"
-    if (path / "model.safetensors").is_file():
-        return path
-    raise FileNotFoundError(f"{path}: no saved model (expected {path}/model/model.safetensors, as a finished run "
-                            f"writes it, or a model folder with model.safetensors)")
-
-
-def finished_models(root, profile: str, stages=("student_refine", "student", "refine", "mtl")) -> dict[str, Path]:
-    """{task: run folder} for every GLUE task: the first of `stages` with a finished run whose model has the
-    task's head, per-task runs (``<root>/<profile>/<stage>/<task>``) before one run of all tasks
-    (``<root>/<profile>/<stage>``). A mapping for `write_submission`; tasks with no such run are absent."""
-    found: dict[str, Path] = {}
-    for task in GLUE_TASKS:
-        for stage in stages:
-            base = Path(root) / profile / stage
-            candidates = [run for run in (base / task, base) if (run / "done.json").is_file()
-                          and (run / "model" / "config.json").is_file()]
-            run = next((r for r in candidates
-                        if task in json.loads((r / "model" / "config.json").read_text())["tasks"]), None)
-            if run is not None:
-                found[task] = run
-                break
-    return found
 
 
 def format_predictions(task: str, probabilities: np.ndarray) -> list[str]:
@@ -119,9 +90,9 @@ def write_submission(run_dirs: Mapping[str, str | Path], out_dir: str | Path, pr
     """Predict every GLUE test set present in the data and write the submission to `out_dir`.
 
     `run_dirs` maps a task to the run (or model) folder whose model has that task's head, e.g.
-    {"CoLA": "runs/quick/refine/CoLA", …}; AX uses run_dirs["AX"] if given, else the MNLI model. Texts are
-    tokenised with the tokenizer of `profile.encoder`, truncated to `profile.max_length`, and predicted under
-    the profile's mixed precision, as its dev scores were.
+    {"CoLA": "runs/quick/refine/CoLA", …} (models.finished_models gives one); AX uses run_dirs["AX"] if given,
+    else the MNLI model. Texts are tokenised with the tokenizer of `profile.encoder`, truncated to
+    `profile.max_length`, and predicted under the profile's mixed precision, as its dev scores were.
 
     Writes ``<out_dir>/<file>.tsv`` for each test set predicted, ``README.md`` and ``submission.zip`` (the TSVs at
     its root). Returns {"files": {file: rows}, "missing": {file: reason}, "partial": {file: reason}, "zip": path,
