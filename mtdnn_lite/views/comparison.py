@@ -38,7 +38,8 @@ from ..glue.data import split_label
 from ..glue.features import encode
 from ..glue.tasks import get_task
 from ..reporting.intervals import COMPARISONS, compare
-from ..reporting.results import SYSTEMS, scores_table
+from ..reporting.results import scores_table
+from ..reporting.systems import SYSTEMS
 from . import kd_plots
 from .glue_stats import resolve_glue_dir
 from .kd_distillation import system_scores
@@ -46,13 +47,13 @@ from .kd_teachers import ENSEMBLE, eval_splits_of, texts
 
 
 def system_of(stage: str) -> str:
-    """The name results.SYSTEMS gives the system a stage scores ("refine": "MT-DNN")."""
+    """The name systems.SYSTEMS gives the system a stage scores ("refine": "MT-DNN")."""
     return next(name for name, stages in SYSTEMS if stage in stages)
 
 
 MTDNN_NAME, KD_NAME, ENSEMBLE_NAME = system_of("refine"), system_of("student_refine"), ENSEMBLE
 COMPARED_SYSTEMS = (MTDNN_NAME, KD_NAME, system_of("ensemble"))
-"""The systems of results.SYSTEMS whose per-task scores the comparison draws, in the order of the bars."""
+"""The systems of systems.SYSTEMS whose per-task scores the comparison draws, in the order of the bars."""
 KD_GAIN = next(c for c in COMPARISONS if (c.a, c.b) == ("student_refine", "refine"))
 """The comparison whose interval is shown: MT-DNN-KD − MT-DNN (intervals.py)."""
 

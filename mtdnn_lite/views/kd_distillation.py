@@ -12,18 +12,15 @@ import pandas as pd
 import torch
 
 from ..core import kd
-from ..core.encoder import load_tokenizer
 from ..core.heads import build_head
-from ..experiments.pipeline import student_dir, task_data
 from ..experiments.profiles import Profile
 from ..experiments.runs import read_json
-from ..experiments.taskdata import subsample
 from ..glue.data import split_label
 from ..glue.metrics import task_score
 from ..glue.tasks import GLUE_TASKS, get_task
-from ..reporting.cost import inference_cost
-from ..reporting.results import SYSTEMS
-from .kd_teachers import ENSEMBLE, entropy, task_scores, teachers_by_task
+from ..reporting.cost import measure_costs
+from ..reporting.systems import SYSTEMS
+from .kd_teachers import ENSEMBLE, entropy, task_scores
 
 # --- the distillation loss on a toy batch --------------------------------------------------------------------
 
@@ -77,7 +74,7 @@ def toy_batch_table(logits=TOY_LOGITS, soft_targets=TOY_SOFT_TARGETS, labels=TOY
 # --- the student against MT-DNN and the ensemble --------------------------------------------------------------
 
 def system_scores(table: pd.DataFrame, tasks=None, systems=None) -> pd.DataFrame:
-    """The task score of each of the papers' systems (results.SYSTEMS) per task and dev split, from a
+    """The task score of each of the papers' systems (systems.SYSTEMS) per task and dev split, from a
     `scores_table`: for each task, a system is given by the first of its stages that scored that task
     (MT-DNN-KD: student_refine, else student). `systems` picks and orders the systems shown (default all).
 
@@ -123,19 +120,12 @@ def inference_costs(results_dir, runs_root, profile: Profile, glue_dir, examples
                     repeats: int = 2) -> tuple[list[dict], str]:
     """The student's inference cost against the teacher ensemble, per teacher task, and where it came from:
     ``<results_dir>/<profile>/inference_cost.json`` (written by ``reproduce``) if it exists; else measured now
-    with cost.inference_cost on `examples` dev examples per task (`repeats` timed passes)."""
+    with cost.measure_costs on `examples` dev examples per task (`repeats` timed passes)."""
     stored = Path(results_dir) / profile.name / "inference_cost.json"
     if stored.is_file():
         costs = read_json(stored)
         return (costs if isinstance(costs, list) else costs["costs"]), f"read from {stored}"
-    pad, costs = load_tokenizer(profile.encoder).pad_token_id, []
-    for task, teachers in teachers_by_task(runs_root, profile).items():
-        student = student_dir(Path(runs_root) / profile.name, task)
-        data = task_data(task, profile, glue_dir)
-        split = next(iter(data.evals))
-        cost = inference_cost(student, teachers, task, subsample(data.evals[split], examples, profile.data_seed), pad,
-                              repeats=repeats)
-        costs.append({**cost, "split": split})
+    costs = measure_costs(runs_root, profile, glue_dir, examples=examples, repeats=repeats)
     return costs, f"measured now on ≤{examples} dev examples per task, median of {repeats} passes"
 
 

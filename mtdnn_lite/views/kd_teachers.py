@@ -26,6 +26,7 @@ from ..glue.data import EVAL_SPLITS, split_label
 from ..glue.metrics import task_score
 from ..glue.tasks import get_task
 from ..reporting.results import scores_table
+from ..reporting.systems import STAGE_LABELS
 
 ENSEMBLE = "ensemble"
 
@@ -85,9 +86,9 @@ def member_scores(root, profile: Profile) -> pd.DataFrame:
     table = table[table.task.isin(teacher_tasks(profile)) & table.stage.isin(["teacher", ENSEMBLE, "refine"])]
     scores = task_scores(table)
     names = {"teacher": lambda run: f"teacher {Path(run).name}", ENSEMBLE: lambda run: ENSEMBLE,
-             "refine": lambda run: "MT-DNN (refine)"}
+             "refine": lambda run: STAGE_LABELS["refine"]}
     scores["model"] = [names[stage](run) for stage, run in zip(scores.stage, scores.run)]
-    order = {"MT-DNN (refine)": 1e6, ENSEMBLE: 1e5}
+    order = {STAGE_LABELS["refine"]: 1e6, ENSEMBLE: 1e5}
     scores["_order"] = [order.get(m, int(m.split()[-1]) if m.startswith("teacher") else 0) for m in scores.model]
     scores["_task"] = [teacher_tasks(profile).index(t) for t in scores.task]
     scores = scores.sort_values(["_task", "split", "_order"]).drop(columns=["_order", "_task", "stage"])
