@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from .plots import colors
+from .plots import colors, finish
 
 
 def plot_split_sizes(table: pd.DataFrame, title: str, split: str = "train") -> Figure:
@@ -48,12 +48,8 @@ def plot_label_balance(balance: pd.DataFrame, title: str) -> Figure:
     ax.set_yticks(range(len(groups)), [f"{task} {split}" for task, split in (g for g, _ in groups)])
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
-    ax.set_xlabel("share of the split's examples (%)")
-    ax.set_ylabel("task and split")
     ax.grid(axis="y", visible=False)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title, "share of the split's examples (%)", "task and split")
 
 
 def plot_token_lengths(lengths: pd.DataFrame, title: str, max_length: int | None = None) -> Figure:

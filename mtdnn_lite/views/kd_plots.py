@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import colors, grouped_bars
+from .plots import colors, finish, grouped_bars
 
 
 def plot_member_scores(scores: pd.DataFrame, title: str) -> Figure:
@@ -17,12 +17,10 @@ def plot_member_scores(scores: pd.DataFrame, title: str) -> Figure:
     groups = scores[["task", "split_label"]].drop_duplicates()
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(models) * len(groups) + 2), 4.5))
     grouped_bars(ax, scores, ["task", "split_label"], "model", "score", models, hatches={"ensemble": "//"})
-    ax.set_xlabel("teacher task and split (dev, or dev-proxy where no labeled dev set exists)")
-    ax.set_ylabel("task score ×100 (accuracy; F1/acc. mean for QQP)")
-    ax.legend(title="model", fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title,
+                  "teacher task and split (dev, or dev-proxy where no labeled dev set exists)",
+                  "task score ×100 (accuracy; F1/acc. mean for QQP)",
+                  legend="model")
 
 
 def plot_soft_target_entropy(table: pd.DataFrame, title: str, bins: int = 20) -> Figure:
@@ -65,11 +63,9 @@ def plot_teacher_disagreement(summary: pd.DataFrame, title: str) -> Figure:
                 va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 115)
-    ax.set_xlabel("dev examples where the teachers' argmax classes differ (%)")
-    ax.set_ylabel("teacher task and split")
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title,
+                  "dev examples where the teachers' argmax classes differ (%)",
+                  "teacher task and split")
 
 
 def plot_kd_loss(grid: pd.DataFrame, title: str) -> Figure:
@@ -125,12 +121,10 @@ def plot_system_scores(scores: pd.DataFrame, title: str, systems: list[str] | No
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(systems) * len(groups) + 2.5), 4.5))
     grouped_bars(ax, scores, ["label", "split_label"], "system", "score", systems, hatches=SYSTEM_HATCHES)
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("task · metric (several metrics: their mean), and split (dev, or dev-proxy)")
-    ax.set_ylabel("task score ×100")
-    ax.legend(title="system", fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title,
+                  "task · metric (several metrics: their mean), and split (dev, or dev-proxy)",
+                  "task score ×100",
+                  legend="system")
 
 
 def plot_inference_cost(costs: pd.DataFrame, title: str) -> Figure:

@@ -50,6 +50,17 @@ def save_figure(fig: Figure, figures_dir: str | Path, name: str, dpi: int = 120)
     return path
 
 
+def finish(fig: Figure, ax, title: str, xlabel: str, ylabel: str, legend: str | None = None) -> Figure:
+    """Label the axes, put the legend (titled `legend`, if given) right of the axes, title and tighten `fig`."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(title=legend, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def bar_offsets(n: int, total: float = 0.8) -> tuple[float, np.ndarray]:
     """Grouped bars: the width of each of `n` bars in a group `total` wide, and each bar's offset from the
     group's centre, (k − (n − 1)/2) · width for k = 0 … n − 1."""

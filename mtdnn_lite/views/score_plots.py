@@ -9,7 +9,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..glue.tasks import GLUE_TASKS
-from .plots import bar_offsets, stage_colors
+from .plots import bar_offsets, finish, stage_colors
 
 
 def plot_task_scores(scores: pd.DataFrame, title: str) -> Figure:
@@ -54,8 +54,4 @@ def plot_score_heatmap(matrix: pd.DataFrame, title: str, splits: dict[str, str] 
     if splits:
         ax.set_xticks(np.arange(matrix.shape[1]) + 0.5,
                       [f"{t}\n{splits.get(t, '')}" for t in matrix.columns], fontsize=8, rotation=0)
-    ax.set_xlabel("task (split scored)")
-    ax.set_ylabel("system (stage)")
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title, "task (split scored)", "system (stage)")

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..glue.tasks import GLUE_TASKS
-from .plots import bar_offsets, colors, stage_colors, task_colors
+from .plots import bar_offsets, colors, finish, stage_colors, task_colors
 
 
 def plot_task_sequence(plan: pd.DataFrame, title: str) -> Figure:
@@ -24,12 +24,10 @@ def plot_task_sequence(plan: pd.DataFrame, title: str) -> Figure:
     ax.set_yticks(range(len(tasks)), tasks)
     ax.set_ylim(len(tasks) - 0.5, -0.5)
     ax.set_xlim(0.5, plan.step.max() + 0.5)
-    ax.set_xlabel("training step (one mini-batch of one task; dashed: a new epoch, reshuffled)")
-    ax.set_ylabel("task of the step")
     ax.grid(axis="x", visible=False)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title,
+                  "training step (one mini-batch of one task; dashed: a new epoch, reshuffled)",
+                  "task of the step")
 
 
 def plot_sampling_shares(shares: pd.DataFrame, title: str) -> Figure:
