@@ -31,13 +31,14 @@ import pandas as pd
 from ..core.encoder import load_tokenizer
 from ..core.evaluation import predict
 from ..core.model import MTDNN
-from ..experiments.pipeline import run_dir, student_dir, teacher_runs
+from ..experiments.pipeline import run_dir, teacher_runs
 from ..experiments.profiles import Profile, get_profile
-from ..experiments.runs import is_finished, read_json, read_predictions
+from ..experiments.runs import is_finished, read_predictions
 from ..glue.data import split_label
 from ..glue.features import encode
 from ..glue.tasks import get_task
 from ..reporting.intervals import COMPARISONS, compare
+from ..reporting.models import final_run
 from ..reporting.results import scores_table
 from ..reporting.systems import SYSTEMS
 from . import kd_plots
@@ -97,13 +98,12 @@ class ComparisonData:
         self._intervals: pd.DataFrame | None = None
 
     def runs(self, task: str) -> dict[str, Path | None]:
-        """The finished run folders compared on `task`: {"MT-DNN", "MT-DNN-KD", "ensemble"} (None: no such run)."""
-        refine = run_dir(self.root, self.profile, "refine", task)
-        kd = student_dir(self.root / self.profile.name, task)
-        if not is_finished(kd) or (kd.name == "student" and task not in read_json(kd / "config.json").get("tasks", [])):
-            kd = None
+        """The finished run folders compared on `task`: {"MT-DNN", "MT-DNN-KD", "ensemble"} (None: no such run);
+        the two models' by models.final_run (MT-DNN-KD's by pipeline.student_dir)."""
+        profile_root = self.root / self.profile.name
         ensemble = run_dir(self.root, self.profile, "ensemble", task)
-        return {MTDNN_NAME: refine if is_finished(refine) else None, KD_NAME: kd,
+        return {MTDNN_NAME: final_run(profile_root, "refine", task),
+                KD_NAME: final_run(profile_root, "student_refine", task),
                 ENSEMBLE_NAME: ensemble if get_task(task).has_teacher and is_finished(ensemble) else None}
 
     def models(self, task: str) -> list[str]:
