@@ -95,6 +95,18 @@ def teacher_runs(profile_root, task: str) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name))
 
 
+def teacher_tasks(profile: Profile) -> list[str]:
+    """The profile's tasks that MT-DNN-KD distils from teachers (MNLI, QQP, QNLI, RTE among them)."""
+    return [t for t in profile.tasks if get_task(t).has_teacher]
+
+
+def teachers_by_task(root, profile: Profile) -> dict[str, list[Path]]:
+    """{task: its finished teacher runs ``<root>/<profile>/teacher/<task>/<k>``, k = 1 … K (`teacher_runs`)},
+    for the profile's teacher tasks that have any."""
+    runs = {task: teacher_runs(Path(root) / profile.name, task) for task in teacher_tasks(profile)}
+    return {task: found for task, found in runs.items() if found}
+
+
 def new_model(profile: Profile, tasks: list[str]) -> MTDNN:
     """A fresh MT-DNN for `tasks`: the profile's pretrained encoder (random init from its seed for "tiny"),
     new heads of the profile's kind (SAN or not, readout)."""
@@ -153,7 +165,7 @@ def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]
                          f"per teacher (teachers={profile.teachers})")
     mtl = run_mtl(profile, glue_dir, root)
     runs = {}
-    for task in (t for t in profile.tasks if get_task(t).has_teacher):
+    for task in teacher_tasks(profile):
         runs[task] = []
         for k in range(1, profile.teachers + 1):
             dropout = dropouts[k - 1] if dropouts else get_task(task).dropout

@@ -22,11 +22,10 @@ import torch
 from ..core.encoder import load_tokenizer
 from ..core.evaluation import predict
 from ..core.model import MTDNN
-from ..experiments.pipeline import student_dir, task_data, teacher_runs
+from ..experiments.pipeline import student_dir, task_data, teachers_by_task
 from ..experiments.profiles import Profile
 from ..experiments.runs import environment
 from ..experiments.taskdata import subsample
-from ..glue.tasks import get_task
 from .models import model_dir
 
 EXAMPLES = 500  # dev examples timed per teacher task: enough for a stable examples/s
@@ -80,16 +79,13 @@ def inference_cost(student_run: str | Path, teacher_dirs: Sequence[str | Path], 
 
 def measure_costs(runs, profile: Profile, glue_dir, examples: int = EXAMPLES, repeats: int = 3) -> list[dict]:
     """`inference_cost` of each of the profile's tasks with finished teachers under ``<runs>/<profile>``:
-    MT-DNN-KD's student (pipeline.student_dir) against the task's K teachers (pipeline.teacher_runs), on
+    MT-DNN-KD's student (pipeline.student_dir) against the task's K teachers (pipeline.teachers_by_task), on
     `examples` dev examples of the task's first evaluation split (a sample seeded with profile.data_seed),
     `repeats` timed passes. Each result has the split's name added ("split")."""
     root = Path(runs) / profile.name
     pad = load_tokenizer(profile.encoder).pad_token_id
     costs = []
-    for task in (t for t in profile.tasks if get_task(t).has_teacher):
-        teachers = teacher_runs(root, task)
-        if not teachers:
-            continue
+    for task, teachers in teachers_by_task(runs, profile).items():
         data = task_data(task, profile, glue_dir)
         split = next(iter(data.evals))
         cost = inference_cost(student_dir(root, task), teachers, task,

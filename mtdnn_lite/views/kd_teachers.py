@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..core import kd
 from ..experiments import pipeline
-from ..experiments.pipeline import run_dir, task_data
+from ..experiments.pipeline import run_dir, task_data, teacher_tasks, teachers_by_task
 from ..experiments.profiles import Profile
 from ..experiments.runs import is_finished, read_json, read_predictions
 from ..experiments.soft_targets import load_soft_targets
@@ -37,18 +37,6 @@ def entropy(probabilities, base: float = 2.0) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(p), 0.0)
     return -terms.sum(-1) / np.log(base)
-
-
-def teacher_tasks(profile: Profile) -> list[str]:
-    """The profile's tasks that MT-DNN-KD distils from teachers (MNLI, QQP, QNLI, RTE among them)."""
-    return [t for t in profile.tasks if get_task(t).has_teacher]
-
-
-def teachers_by_task(root, profile: Profile) -> dict[str, list[Path]]:
-    """{task: its finished teacher runs ``<root>/<profile>/teacher/<task>/<k>``, k = 1 … K (pipeline.teacher_runs)},
-    for the profile's teacher tasks that have any."""
-    runs = {task: pipeline.teacher_runs(Path(root) / profile.name, task) for task in teacher_tasks(profile)}
-    return {task: found for task, found in runs.items() if found}
 
 
 def teacher_table(teachers: dict[str, list[Path]]) -> pd.DataFrame:
