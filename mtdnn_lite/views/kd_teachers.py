@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import kd
-from ..experiments import pipeline
-from ..experiments.pipeline import run_dir, task_data, teacher_tasks, teachers_by_task
+from ..experiments.pipeline import run_dir, task_data, teacher_runs, teacher_tasks, teachers_by_task
 from ..experiments.profiles import Profile
 from ..experiments.runs import is_finished, read_json, read_predictions
 from ..experiments.soft_targets import load_soft_targets
@@ -134,7 +133,7 @@ def teacher_predictions(root, profile: Profile, task: str, split: str) -> pd.Dat
     """One row per dev example of `split`: idx, label, each teacher's probabilities and predicted class
     ("teacher k" and "teacher k pred"), the ensemble's (mean of the teachers'), and `disagree`: whether the
     teachers' argmax classes differ."""
-    teachers = pipeline.teacher_runs(Path(root) / profile.name, task)
+    teachers = teacher_runs(Path(root) / profile.name, task)
     if not teachers:
         raise FileNotFoundError(f"no finished teacher runs for {task} under {run_dir(root, profile, 'teacher', task)}")
     frame = None
