@@ -112,7 +112,26 @@ def main(argv=None) -> int:
     p_abl.add_argument("--seeds", type=int, default=2, help="training seeds per cell (default: 2)")
     p_abl.add_argument("--cells", nargs="+", default=None, metavar="CELL",
                        help="cells of the grid to run (default: paper adamw mean mean_no_san; also: mean_adamax)")
+    p_les = sub.add_parser("lessons", help="execute every notebook on the profile's runs, for reading without training",
+                           description="Run every notebook (papermill) on the finished runs of a profile and write "
+                                       "each executed copy as .ipynb and as a self-contained .html page into --out; "
+                                       "copies made from the same notebook code and the same runs are kept "
+                                       "(--force redoes them). Figures go to --figures. Run `reproduce` first.")
+    p_les.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="the runs' profile (default: quick)")
+    p_les.add_argument("--glue-dir", type=Path, default=os.environ.get("GLUE_DIR"),
+                       help="a GLUE directory in the TSV layout (default: $GLUE_DIR; without either, the hub)")
+    p_les.add_argument("--runs", type=Path, default=Path("runs"), help="the runs folder (default: ./runs)")
+    p_les.add_argument("--results", type=Path, default=Path("results"), help="the results folder (default: ./results)")
+    p_les.add_argument("--figures", type=Path, default=Path("figures"), help="where figures go (default: ./figures)")
+    p_les.add_argument("--notebooks", nargs="+", type=Path, default=None, metavar="NOTEBOOK",
+                       help="the notebooks to run (default: every notebooks/*.ipynb, in reading order)")
+    p_les.add_argument("--out", type=Path, default=Path("notebooks/executed"),
+                       help="where the executed copies go (default: notebooks/executed)")
+    p_les.add_argument("--force", action="store_true", help="execute every notebook, even those whose copy is current")
+    p_les.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
     args = parser.parse_args(argv)
+    if args.command == "lessons":
+        return lessons(args)
     profile = _profile(args)
 
     start = time.perf_counter()
@@ -135,6 +154,21 @@ def main(argv=None) -> int:
         raise FileNotFoundError(f"no finished runs of profile {profile.name} under {args.runs / profile.name}: "
                                 f"train them first (python -m mtdnn_lite reproduce --profile {profile.name})")
     print(results.stage_summary(table).round(2).to_string())
+    return 0
+
+
+def lessons(args) -> int:
+    """The `lessons` command: reporting.lessons.execute_lessons with the command line's folders."""
+    from .reporting.lessons import execute_lessons
+    if args.glue_dir:  # the kernels read it from the environment
+        os.environ["GLUE_DIR"] = str(args.glue_dir.resolve())
+    sources = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
+    missing = [str(s) for s in sources if not s.is_file()]
+    if missing or not sources:
+        raise FileNotFoundError(f"no notebook {', '.join(missing) or 'in notebooks/'}: run this from the kit's root")
+    written = execute_lessons(args.profile, sources, args.out, args.runs, args.results, args.figures, args.force)
+    kept = len(sources) - len(written)
+    print(f"lessons ({args.profile}): {len(written)} executed, {kept} already current, in {args.out}")
     return 0
 
 

@@ -1,0 +1,72 @@
+"""The executed lessons: every committed copy in notebooks/executed/ has its source's code, its outputs and no error;
+and `python -m mtdnn_lite lessons` writes a copy and its HTML page, and keeps a copy that is current."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mtdnn_lite.__main__ import cli
+from mtdnn_lite.reporting.lessons import code_sources, execute_lessons
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = sorted((REPO / "notebooks").glob("*.ipynb"))
+EXECUTED = REPO / "notebooks" / "executed"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
+def test_each_lesson_has_a_current_executed_copy(source):
+    copy = EXECUTED / source.name
+    assert copy.is_file() and copy.with_suffix(".html").is_file(), \
+        f"{copy} or its .html is missing: make them with `python -m mtdnn_lite lessons --profile quick`"
+    nb, executed = nbformat.read(source, as_version=4), nbformat.read(copy, as_version=4)
+    assert code_sources(executed) == code_sources(nb), \
+        f"{copy.name}'s code differs from its source's: re-run `python -m mtdnn_lite lessons --profile quick`"
+    code = [cell for cell in executed.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count for cell in code), f"{copy.name}: a cell was not executed"
+    errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
+    assert not errors, f"{copy.name}: a cell failed: {errors[0].ename}: {errors[0].evalue}"
+    assert executed.metadata["mtdnn_lite"]["profile"] == "quick"
+    assert not {"input_path", "output_path"} & set(executed.metadata.get("papermill", {}))
+
+
+@pytest.fixture
+def one_lesson(tmp_path, glue_dir, monkeypatch):
+    """Notebook 01 and an (empty) runs folder of the tiny profile in a folder of their own."""
+    monkeypatch.setenv("GLUE_DIR", str(glue_dir))
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(REPO / "notebooks" / "01_glue_tasks.ipynb", notebooks)
+    (tmp_path / "runs" / "tiny").mkdir(parents=True)
+    return tmp_path
+
+
+def test_lessons_writes_a_copy_and_its_page_then_keeps_it(one_lesson):
+    source = one_lesson / "notebooks" / "01_glue_tasks.ipynb"
+    out = one_lesson / "notebooks" / "executed"
+    args = ("tiny", [source], out, one_lesson / "runs", one_lesson / "results", one_lesson / "figures")
+    assert execute_lessons(*args) == [out / source.name]
+    executed = nbformat.read(out / source.name, as_version=4)
+    assert code_sources(executed) == code_sources(nbformat.read(source, as_version=4))
+    assert any(cell.outputs for cell in executed.cells if cell.cell_type == "code")
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'profile = "tiny"' in injected.source and str(one_lesson) not in injected.source  # relative folders
+    page = (out / "01_glue_tasks.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64" in page
+    assert (one_lesson / "figures" / "01_split_sizes.png").is_file()
+    assert execute_lessons(*args) == []  # current: kept
+    nb = nbformat.read(source, as_version=4)
+    next(c for c in reversed(nb.cells) if c.cell_type == "code").source += "\n"  # a code change: the copy is stale
+    nbformat.write(nb, source)
+    assert execute_lessons(*args) == [out / source.name]
+
+
+def test_lessons_without_runs_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    assert cli(["lessons", "--profile", "tiny", "--runs", str(tmp_path / "none")]) == 2
+    assert "error: no notebook in notebooks/" in capsys.readouterr().err
+    (tmp_path / "notebooks" / "01.ipynb").write_text("{}")
+    assert cli(["lessons", "--profile", "tiny", "--runs", str(tmp_path / "none")]) == 2
+    assert "no runs of profile tiny" in capsys.readouterr().err
