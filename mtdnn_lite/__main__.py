@@ -129,9 +129,19 @@ def main(argv=None) -> int:
                        help="where the executed copies go (default: notebooks/executed)")
     p_les.add_argument("--force", action="store_true", help="execute every notebook, even those whose copy is current")
     p_les.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
+    p_sum = sub.add_parser("summary", help="the results of a profile in a few generated tables and sentences",
+                           description="Write results/<profile>/README.md from the tables `reproduce` wrote there "
+                                       "(seeds, comparisons, distillation, floors, inference cost, stage times), and "
+                                       "with --readme, the block between that profile's markers in a README.")
+    p_sum.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="the profile (default: quick)")
+    p_sum.add_argument("--results", type=Path, default=Path("results"), help="the results folder (default: ./results)")
+    p_sum.add_argument("--readme", type=Path, default=None, help="a README whose generated block to rewrite")
+    p_sum.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
     args = parser.parse_args(argv)
     if args.command == "lessons":
         return lessons(args)
+    if args.command == "summary":
+        return summary(args)
     profile = _profile(args)
 
     start = time.perf_counter()
@@ -169,6 +179,21 @@ def lessons(args) -> int:
     written = execute_lessons(args.profile, sources, args.out, args.runs, args.results, args.figures, args.force)
     kept = len(sources) - len(written)
     print(f"lessons ({args.profile}): {len(written)} executed, {kept} already current, in {args.out}")
+    return 0
+
+
+def summary(args) -> int:
+    """The `summary` command: reporting.summary.summary_markdown into results/<profile>/README.md (and a README)."""
+    from .reporting.summary import replace_block, summary_markdown
+    out = args.results / args.profile
+    if not (out / "seeds.csv").is_file():
+        raise FileNotFoundError(f"{out / 'seeds.csv'} not found: run `python -m mtdnn_lite reproduce --profile "
+                                f"{args.profile}` first")
+    block = summary_markdown(out, args.profile)
+    (out / "README.md").write_text(f"# Results: profile `{args.profile}`\n\n{block}")
+    if args.readme:
+        args.readme.write_text(replace_block(args.readme.read_text(), block, args.profile))
+    print(block)
     return 0
 
 

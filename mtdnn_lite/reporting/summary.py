@@ -1,0 +1,170 @@
+"""A profile's results in a few tables and sentences, generated from the files `reproduce` wrote under
+``results/<profile>/`` (seeds.csv, comparisons.csv, distillation.csv, inference_cost.json, stage_times.json): never
+typed, so a rerun cannot leave the text behind.
+
+`summary_markdown` is what ``results/<profile>/README.md`` holds and what the kit's README shows between the markers
+``<!-- generated: results <profile> -->`` and ``<!-- end generated -->`` (`replace_block`; tests/test_summary.py
+checks that the README's block is the one the committed results give).
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..glue.data import eval_splits, load_glue
+from ..glue.tasks import GLUE_TASKS, get_task
+from .cells import MISSING
+from .intervals import mean_sd, score
+from .results import markdown_table
+from .systems import SYSTEMS, in_sentence
+
+NEAR_CHANCE = 5  # a Matthews correlation (×100) this close to 0 is flagged as no better than chance
+
+FLOORS = "floors.json"  # {task: majority_floors' score}, written beside the tables by write_floors
+
+START, END = "<!-- generated: results {profile} -->", "<!-- end generated -->"
+
+
+def system_scores(seeds: pd.DataFrame) -> pd.DataFrame:
+    """seeds.csv as one row per system (the papers' rows, systems.SYSTEMS) and seed: the task scores, `average`
+    (over the system's tasks) and `average without WNLI`."""
+    rows = []
+    for name, stages in SYSTEMS:
+        stage = next((s for s in stages if (seeds.stage == s).any()), None)
+        if stage is None:
+            continue
+        cells = seeds[(seeds.stage == stage) & (seeds.task != "average")]
+        table = cells.pivot(index="seed_index", columns="task", values="score").dropna(axis=1, how="all")
+        tasks = table.columns
+        table["average"] = table[tasks].mean(axis=1)
+        table["average without WNLI"] = table[[t for t in tasks if t != "WNLI"]].mean(axis=1)
+        table["tasks"] = len(tasks)
+        rows.append(table.assign(system=name, stage=stage).reset_index())
+    return pd.concat(rows, ignore_index=True)
+
+
+def scores_markdown(systems: pd.DataFrame) -> str:
+    """The systems' mean ± sd over seeds, one column per task, the two averages and the tasks averaged."""
+    columns = [t for t in GLUE_TASKS if t in systems.columns] + ["average", "average without WNLI"]
+    rows = []
+    for (name, stage), cells in systems.groupby(["system", "stage"], sort=False):
+        rows.append({"system": name, "stage": stage} | {
+            c: mean_sd(cells[c]) if cells[c].notna().any() else MISSING for c in columns}
+            | {"tasks": int(cells.tasks.iloc[0])})
+    return markdown_table(pd.DataFrame(rows))
+
+
+def floors_sentence(systems: pd.DataFrame, floors: dict[str, float]) -> str:
+    """Which tasks every system scores at or below the score of always answering the majority class of the
+    split (`floors`: task → that score), which systems score CoLA's Matthews correlation within 5 of 0 (no better
+    than chance), and that both still count in the averages."""
+    means = systems.groupby("system", sort=False).mean(numeric_only=True)
+    parts = []
+    for task, floor in floors.items():
+        if task in means and (means[task].dropna() <= floor).all():
+            low, high = means[task].min(), means[task].max()
+            parts.append(f"every system scores {task} at or below its majority-class floor ({low:.1f}–{high:.1f} "
+                         f"against {floor:.1f}: answering the majority class of its dev set)")
+    if "CoLA" in means and "CoLA" in floors:  # its floor, a constant answer, has a correlation of 0
+        near_zero = [f"{in_sentence(name)} {value:.1f}" for name, value in means.CoLA.dropna().items()
+                     if abs(value) < NEAR_CHANCE]
+        if near_zero:
+            parts.append(f"CoLA's Matthews correlation is within {NEAR_CHANCE} of chance (0) for {', '.join(near_zero)}")
+    if not parts:
+        return ""
+    return "Floors: " + "; ".join(parts) + ". These scores count in `average`, as in GLUE."
+
+
+def comparisons_markdown(comparisons: pd.DataFrame) -> str:
+    """Each comparison's average Δ with its interval and verdict, and where A is higher."""
+    rows = []
+    for name, cells in comparisons.groupby("comparison", sort=False):
+        tasks, average = cells[cells.task != "average"], cells[cells.task == "average"]
+        better = ", ".join(f"{r.task} {r.delta:+.1f}" for r in tasks.itertuples() if r.verdict == "better")
+        worse = ", ".join(f"{r.task} {r.delta:+.1f}" for r in tasks.itertuples() if r.verdict == "worse")
+        row = {"comparison (A − B)": name}
+        if len(average):
+            r = average.iloc[0]
+            row["Δ average [95 % interval]"] = f"{r.delta:+.1f} [{r.low:.1f}, {r.high:.1f}]: {r.verdict}"
+        rows.append(row | {"A higher on": f"{int((tasks.delta > 0).sum())} of {len(tasks)} tasks",
+                           "interval above 0": better or "none", "interval below 0": worse or "none"})
+    return markdown_table(pd.DataFrame(rows))
+
+
+def cost_sentence(costs: list[dict]) -> str:
+    """How much longer the teacher ensemble takes than the student, with the conditions it was measured in."""
+    ratios = [c["ensemble"]["seconds"] / c["student"]["seconds"] for c in costs]
+    k = sorted({c["ensemble"]["models"] for c in costs})
+    where = costs[0]
+    return (f"Inference: the ensemble of {'/'.join(map(str, k))} teachers takes {min(ratios):.1f}–{max(ratios):.1f}× "
+            f"the student's time on the {len(costs)} teacher tasks ({', '.join(c['task'] for c in costs)}; "
+            f"{where['device']}, {where['torch_threads']} threads, batch {where['batch_size']}, median of "
+            f"{where['repeats']} passes; `inference_cost.md`).")
+
+
+def time_sentence(times: dict, profile: str) -> str:
+    """The reference seed's training and evaluation seconds, summed over its stages."""
+    train = sum(t["train_seconds"] for t in times.values())
+    evaluation = sum(t["eval_seconds"] for t in times.values())
+    per_stage = ", ".join(f"{s} {t['train_seconds'] / 60:.0f}" for s, t in times.items())
+    return (f"Time (reference seed): {train / 60:.0f} min of training steps and {evaluation / 60:.0f} min of "
+            f"evaluation, summed over its runs (minutes of training per stage: {per_stage}; `stage_times.md`; data "
+            f"preparation, soft targets and tables come on top).")
+
+
+def summary_markdown(out: Path, profile: str) -> str:
+    """The summary of ``results/<profile>/`` = `out` (see the module docstring)."""
+    out = Path(out)
+    floors = json.loads((out / FLOORS).read_text()) if (out / FLOORS).is_file() else None
+    seeds = pd.read_csv(out / "seeds.csv")
+    systems = system_scores(seeds)
+    n = seeds.seed_index.nunique()
+    command = f"python -m mtdnn_lite reproduce --profile {profile} --seeds {n}"
+    splits = ", ".join(t for t in GLUE_TASKS if get_task(t).name in ("MNLI", "QQP"))
+    parts = [f"`{command}`: task scores ×100, mean ± sd over {n} training seed(s) on the same data, on each task's "
+             f"dev set, or on the dev-proxy (rows held out of train) for {splits}; last epoch, no selection on dev "
+             f"(`results/{profile}/seeds.md`).", "", scores_markdown(systems), ""]
+    if floors:
+        sentence = floors_sentence(systems, floors)
+        parts += [sentence, ""] if sentence else []
+    if (out / "comparisons.csv").is_file():
+        parts += [f"Paired comparisons: Δ averaged over the seeds, 95 % paired bootstrap interval over the dev "
+                  f"examples; a Δ whose interval contains 0 is no difference (`results/{profile}/comparisons.md`).",
+                  "", comparisons_markdown(pd.read_csv(out / "comparisons.csv")), ""]
+    if (out / "inference_cost.json").is_file():
+        parts += [cost_sentence(json.loads((out / "inference_cost.json").read_text())), ""]
+    if (out / "stage_times.json").is_file():
+        parts += [time_sentence(json.loads((out / "stage_times.json").read_text()), profile), ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def replace_block(text: str, block: str, profile: str) -> str:
+    """`text` with the part between the profile's markers (START, END) replaced by `block`; a text without the
+    markers is an error naming them."""
+    start = START.format(profile=profile)
+    pattern = re.compile(re.escape(start) + r"\n.*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"no block {start} … {END} to replace")
+    return pattern.sub(lambda _: f"{start}\n{block}{END}", text)
+
+
+def majority_floors(tasks, glue_dir, dev_proxy_size: int = 1000, seed: int = 0) -> dict[str, float]:
+    """{task: the task score (×100) of always answering the most frequent label of its first labeled evaluation
+    split (dev, else the dev-proxy drawn as the profile draws it)}, for the tasks with classes."""
+    floors = {}
+    for task in tasks:
+        if get_task(task).is_regression:
+            continue
+        glue = load_glue(task, glue_dir, dev_proxy_size=dev_proxy_size, seed=seed)
+        labels = np.array(glue[eval_splits(glue)[0]]["label"])
+        values, counts = np.unique(labels, return_counts=True)
+        floors[task] = score(task, labels, np.full(len(labels), values[counts.argmax()]))
+    return floors
+
+
+def write_floors(out: Path, tasks, glue_dir, dev_proxy_size: int, seed: int) -> None:
+    """``<out>/floors.json``: `majority_floors`, for the summary to flag the tasks scored at or below them."""
+    (Path(out) / FLOORS).write_text(json.dumps(majority_floors(tasks, glue_dir, dev_proxy_size, seed), indent=1))
