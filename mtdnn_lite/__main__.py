@@ -15,10 +15,11 @@ from .core.trainer import NonFiniteLoss
 from .experiments import pipeline
 from .experiments.pipeline import STAGES
 from .experiments.profiles import PROFILES, get_profile
+from .experiments.training_plan import MissingRuns
 from .glue.tasks import GLUE_TASKS, get_task
 from .reporting import results
 
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, KeyError, ImportError, NonFiniteLoss)
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, KeyError, ImportError, NonFiniteLoss, MissingRuns)
 """What a user's mistake raises (files, settings, runs): reported in one line, not as a traceback."""
 
 
@@ -176,7 +177,8 @@ def lessons(args) -> int:
     missing = [str(s) for s in sources if not s.is_file()]
     if missing or not sources:
         raise FileNotFoundError(f"no notebook {', '.join(missing) or 'in notebooks/'}: run this from the kit's root")
-    written = execute_lessons(args.profile, sources, args.out, args.runs, args.results, args.figures, args.force)
+    written = execute_lessons(get_profile(args.profile), sources, args.out, args.runs, args.results, args.figures,
+                              args.glue_dir, args.force)
     kept = len(sources) - len(written)
     print(f"lessons ({args.profile}): {len(written)} executed, {kept} already current, in {args.out}")
     return 0

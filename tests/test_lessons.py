@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from mtdnn_lite.__main__ import cli
+from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.reporting.lessons import code_sources, execute_lessons
 
 REPO = Path(__file__).resolve().parents[1]
@@ -15,11 +16,22 @@ SOURCES = sorted((REPO / "notebooks").glob("*.ipynb"))
 EXECUTED = REPO / "notebooks" / "executed"
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
-def test_each_lesson_has_a_current_executed_copy(source):
-    copy = EXECUTED / source.name
-    assert copy.is_file() and copy.with_suffix(".html").is_file(), \
-        f"{copy} or its .html is missing: make them with `python -m mtdnn_lite lessons --profile quick`"
+COPIES = sorted(EXECUTED.glob("*.ipynb"))
+
+
+def test_every_copy_has_a_source_and_every_linked_copy_exists():
+    assert COPIES, f"no executed lesson in {EXECUTED}: `python -m mtdnn_lite lessons --profile quick`"
+    assert {c.name for c in COPIES} <= {s.name for s in SOURCES}
+    readme = (REPO / "README.md").read_text()
+    linked = {part.split(")")[0] for part in readme.split("](")[1:] if part.startswith("notebooks/executed/")}
+    missing = [link for link in linked if not (REPO / link).is_file()]
+    assert linked and not missing, f"the README links to missing executed lessons: {missing}"
+
+
+@pytest.mark.parametrize("copy", COPIES, ids=[c.stem for c in COPIES])
+def test_an_executed_copy_has_its_sources_code_and_no_error(copy):
+    source = REPO / "notebooks" / copy.name
+    assert copy.with_suffix(".html").is_file(), f"{copy.name}: its .html page is missing"
     nb, executed = nbformat.read(source, as_version=4), nbformat.read(copy, as_version=4)
     assert code_sources(executed) == code_sources(nb), \
         f"{copy.name}'s code differs from its source's: re-run `python -m mtdnn_lite lessons --profile quick`"
@@ -38,14 +50,13 @@ def one_lesson(tmp_path, glue_dir, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     shutil.copy(REPO / "notebooks" / "01_glue_tasks.ipynb", notebooks)
-    (tmp_path / "runs" / "tiny").mkdir(parents=True)
     return tmp_path
 
 
 def test_lessons_writes_a_copy_and_its_page_then_keeps_it(one_lesson):
     source = one_lesson / "notebooks" / "01_glue_tasks.ipynb"
     out = one_lesson / "notebooks" / "executed"
-    args = ("tiny", [source], out, one_lesson / "runs", one_lesson / "results", one_lesson / "figures")
+    args = (get_profile("tiny"), [source], out, one_lesson / "runs", one_lesson / "results", one_lesson / "figures")
     assert execute_lessons(*args) == [out / source.name]
     executed = nbformat.read(out / source.name, as_version=4)
     assert code_sources(executed) == code_sources(nbformat.read(source, as_version=4))
@@ -62,11 +73,14 @@ def test_lessons_writes_a_copy_and_its_page_then_keeps_it(one_lesson):
     assert execute_lessons(*args) == [out / source.name]
 
 
-def test_lessons_without_runs_is_one_line(tmp_path, capsys, monkeypatch):
+def test_lessons_refuse_a_notebook_that_would_train_missing_runs(tmp_path, glue_dir, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notebooks").mkdir()
-    assert cli(["lessons", "--profile", "tiny", "--runs", str(tmp_path / "none")]) == 2
+    assert cli(["lessons", "--profile", "tiny"]) == 2
     assert "error: no notebook in notebooks/" in capsys.readouterr().err
-    (tmp_path / "notebooks" / "01.ipynb").write_text("{}")
-    assert cli(["lessons", "--profile", "tiny", "--runs", str(tmp_path / "none")]) == 2
-    assert "no runs of profile tiny" in capsys.readouterr().err
+    shutil.copy(REPO / "notebooks" / "05_distillation.ipynb", tmp_path / "notebooks")
+    assert cli(["lessons", "--profile", "tiny", "--runs", str(tmp_path / "none"), "--glue-dir", str(glue_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 05_distillation.ipynb would train the missing runs of profile tiny") \
+        and err.count("\n") == 1
+    assert not (tmp_path / "notebooks" / "executed").exists()

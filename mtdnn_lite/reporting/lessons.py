@@ -25,6 +25,10 @@ import papermill
 from nbconvert import HTMLExporter
 from tqdm.auto import tqdm
 
+from ..experiments.pipeline import STAGES
+from ..experiments.profiles import Profile
+from ..experiments.training_plan import MissingRuns, plan_training
+
 KERNEL = "python3"
 INJECTED = "injected-parameters"  # papermill's tag on the cell it adds with the parameters passed
 
@@ -41,7 +45,7 @@ def code_hash(path: Path) -> str:
     return hashlib.sha256(json.dumps(sources).encode()).hexdigest()
 
 
-def runs_fingerprint(profile_runs: Path) -> str:
+def runs_fingerprint(profile_runs: Path) -> str:  # an absent folder: no runs, a fingerprint all the same
     """sha256 over every finished run under ``<runs>/<profile>`` (its path and config hash): changes when a run is
     added, removed or retrained with other settings."""
     entries = []
@@ -62,10 +66,11 @@ def is_current(copy: Path, source: Path, fingerprint: str, profile: str) -> bool
 
 
 def parameters(source: Path, profile: str, folders: dict[str, Path]) -> dict:
-    """The profile and the folders the notebook declares (runs_dir, results_dir, figures_dir), as paths relative to
-    the notebook's folder, where its kernel runs."""
+    """The profile, train_missing=False and the folders the notebook declares (runs_dir, results_dir, figures_dir),
+    the folders as paths relative to the notebook's folder, where its kernel runs."""
     declared = papermill.inspect_notebook(str(source))
-    chosen = {"profile": profile} | {name: os.path.relpath(path, source.parent) for name, path in folders.items()}
+    chosen = {"profile": profile, "train_missing": False} | {
+        name: os.path.relpath(path, source.parent) for name, path in folders.items()}
     return {name: value for name, value in chosen.items() if name in declared}
 
 
@@ -101,24 +106,37 @@ def execute_lesson(source: Path, out_dir: Path, profile: str, folders: dict[str,
     return copy
 
 
-def execute_lessons(profile: str, sources: list[Path], out_dir: Path, runs: Path, results: Path, figures: Path,
-                    force: bool = False) -> list[Path]:
+def trains_what_is_missing(source: Path) -> bool:
+    """Whether a notebook trains the runs it reads when they are missing: it reads runs (declares runs_dir) and has
+    no `train_missing` parameter to ask first. `execute_lessons` passes train_missing=False to the others."""
+    declared = papermill.inspect_notebook(str(source))
+    return "runs_dir" in declared and "train_missing" not in declared
+
+
+def execute_lessons(profile: Profile, sources: list[Path], out_dir: Path, runs: Path, results: Path, figures: Path,
+                    glue_dir=None, force: bool = False) -> list[Path]:
     """Execute every notebook of `sources` on `profile`'s runs under `runs` (see the module docstring); copies that
-    are current are kept unless `force`. Returns the copies written. A notebook whose cell fails stops the call
-    with papermill's error naming the cell; the copies made before it are kept."""
-    missing = Path(runs) / profile
-    if not missing.is_dir():
-        raise FileNotFoundError(f"{missing}: no runs of profile {profile}; make them first with "
-                                f"`python -m mtdnn_lite reproduce --profile {profile}`")
+    are current are kept unless `force`. Returns the copies written.
+
+    Lessons read runs, they do not make them: while any run of the profile is missing (training_plan), a notebook
+    that would train it is refused before anything runs, in one line naming it and the command that makes the
+    runs. A notebook whose cell fails stops the call with papermill's error naming the cell; the copies made
+    before it are kept."""
+    training = [s.name for s in sources if trains_what_is_missing(s)]
+    plan = plan_training(runs, profile, STAGES, glue_dir) if training else None
+    if plan and plan.runs:
+        raise MissingRuns(f"{', '.join(training)} would train the missing runs of profile {profile.name} "
+                          f"({plan.summary()}): make them first with `python -m mtdnn_lite reproduce --profile "
+                          f"{profile.name}`, or leave these notebooks out")
     this_python_kernel()
     out_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = runs_fingerprint(missing)
+    fingerprint = runs_fingerprint(Path(runs) / profile.name)
     folders = {"runs_dir": Path(runs).resolve(), "results_dir": Path(results).resolve(),
                "figures_dir": Path(figures).resolve()}
     written = []
-    bar = tqdm(sources, desc=f"lessons ({profile})", unit="notebook")
+    bar = tqdm(sources, desc=f"lessons ({profile.name})", unit="notebook")
     for source in bar:
         bar.set_postfix_str(source.stem)
-        if force or not is_current(out_dir / source.name, source, fingerprint, profile):
-            written.append(execute_lesson(source, out_dir, profile, folders, fingerprint))
+        if force or not is_current(out_dir / source.name, source, fingerprint, profile.name):
+            written.append(execute_lesson(source, out_dir, profile.name, folders, fingerprint))
     return written
