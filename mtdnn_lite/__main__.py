@@ -186,13 +186,12 @@ def lessons(args) -> int:
 
 def summary(args) -> int:
     """The `summary` command: reporting.summary.summary_markdown into results/<profile>/README.md (and a README)."""
-    from .reporting.summary import replace_block, summary_markdown
+    from .reporting.summary import replace_block, write_summary
     out = args.results / args.profile
     if not (out / "seeds.csv").is_file():
         raise FileNotFoundError(f"{out / 'seeds.csv'} not found: run `python -m mtdnn_lite reproduce --profile "
                                 f"{args.profile}` first")
-    block = summary_markdown(out, args.profile)
-    (out / "README.md").write_text(f"# Results: profile `{args.profile}`\n\n{block}")
+    block = write_summary(out, args.profile)
     if args.readme:
         args.readme.write_text(replace_block(args.readme.read_text(), block, args.profile))
     print(block)

@@ -9,6 +9,7 @@ only does what is left. It then writes, under ``<results>/<profile>/``:
 - ``scores.csv``: every score of every run, with its split and run folder;
 - ``submission/``: GLUE test-server files for the test sets present, zipped (submission.py);
 - ``inference_cost.json`` / ``.md``: the student against the teacher ensemble, examples/s (cost.py);
+- ``README.md``: the summary of all of these in a few generated tables and sentences (summary.py);
 - ``stage_times.json`` / ``.md``: the training seconds of each stage, summed over its runs' epochs, as
   the runs' metrics.json record them (evaluation excluded).
 """
@@ -28,6 +29,7 @@ from .intervals import COMPARISONS, N_RESAMPLES, compare, mean_sd
 from .models import finished_models
 from .results import markdown_table, scores_table, stage_summary, write_tables
 from .submission import write_submission
+from .summary import write_floors, write_summary
 
 
 def stage_times(root: Path) -> dict[str, dict]:
@@ -76,6 +78,8 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
     comparisons = pd.concat([compare(profile_roots, c, profile.tasks) for c in COMPARISONS])
     comparisons.to_csv(out / "comparisons.csv", index=False)
     (out / "comparisons.md").write_text(comparisons_markdown(comparisons, profile, seeds))
+    write_floors(out, profile.tasks, glue_dir, profile.dev_proxy_size, profile.data_seed)
+    write_summary(out, profile.name)
     return out
 
 

@@ -168,3 +168,10 @@ def majority_floors(tasks, glue_dir, dev_proxy_size: int = 1000, seed: int = 0) 
 def write_floors(out: Path, tasks, glue_dir, dev_proxy_size: int, seed: int) -> None:
     """``<out>/floors.json``: `majority_floors`, for the summary to flag the tasks scored at or below them."""
     (Path(out) / FLOORS).write_text(json.dumps(majority_floors(tasks, glue_dir, dev_proxy_size, seed), indent=1))
+
+
+def write_summary(out: Path, profile: str) -> str:
+    """``<out>/README.md``: `summary_markdown` under a title; returns the summary."""
+    block = summary_markdown(out, profile)
+    (Path(out) / "README.md").write_text(f"# Results: profile `{profile}`\n\n{block}")
+    return block
