@@ -141,7 +141,8 @@ def _gap_words(long: pd.DataFrame, a: str, b: str) -> str:
         call = "within the seeds' spread" if r["within spread"] else "beyond the paired sd"
         parts.append(f"{name} {r['delta']:+.1f} (sd of the paired Δ {r['sd']:.1f}; each cell's own sd "
                      f"{r[f'{a} sd']:.1f} and {r[f'{b} sd']:.1f}: {call})")
-    return f"{' and '.join(parts)}, over {int(gap.seeds.max())} seed(s)"
+    changed = ", ".join(f"{k} {GRID[a][k]} → {GRID[b][k]}" for k in GRID[a] if GRID[a][k] != GRID[b][k])
+    return f"{' and '.join(parts)}, over {int(gap.seeds.max())} seed(s); the cells differ in {changed}"
 
 
 def readout_sentence(long: pd.DataFrame, cls: str = "adamw", mean: str = "mean") -> str:
