@@ -38,10 +38,11 @@ def subsample(ds: datasets.Dataset, cap: int | None, seed: int) -> datasets.Data
     return ds.shuffle(seed=seed).select(range(cap)).flatten_indices()
 
 
-def prepare_task(task: str, settings: DataSettings, glue_dir: str | Path | None) -> TaskData:
-    """Load `task` from `glue_dir` (or the hub), cap and tokenise (with the encoder's tokenizer) the training and
-    evaluation splits, as the data `settings` say."""
-    datasets.disable_progress_bars()  # tokenising takes seconds; the training bar is the one to watch
+def select_rows(task: str, settings: DataSettings, glue_dir: str | Path | None
+                ) -> tuple[dict[str, datasets.Dataset], dict[str, dict]]:
+    """The rows of `task` a run with data `settings` trains and is scored on, before tokenising: ({"train": …,
+    evaluation split: …}, {split: data.split_info plus rows used and fingerprint})."""
+    datasets.disable_progress_bars()  # loading and tokenising take seconds; the training bar is the one to watch
     glue = load_glue(task, glue_dir, dev_proxy_size=settings.dev_proxy_size, seed=settings.data_seed)
     if settings.tune_size:
         size = min(settings.tune_size, len(glue["train"]) // 4)
@@ -57,6 +58,13 @@ def prepare_task(task: str, settings: DataSettings, glue_dir: str | Path | None)
     for split, ds in raw.items():
         meta = split_info(glue[split])
         info[split] = {**meta, "rows_used": len(ds), "fingerprint": fingerprint(ds)}
+    return raw, info
+
+
+def prepare_task(task: str, settings: DataSettings, glue_dir: str | Path | None) -> TaskData:
+    """Load `task` from `glue_dir` (or the hub), cap (`select_rows`) and tokenise (with the encoder's tokenizer)
+    the training and evaluation splits, as the data `settings` say."""
+    raw, info = select_rows(task, settings, glue_dir)
     tokenizer = load_tokenizer(settings.encoder)
     encoded = {split: encode(task, ds, tokenizer, settings.max_length) for split, ds in raw.items()}
     return TaskData(task, encoded.pop("train"), encoded, raw, info)

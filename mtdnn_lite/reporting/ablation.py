@@ -137,3 +137,19 @@ def describe(long: pd.DataFrame) -> str:
         lines.append(f"- `{cell}`: single-task {seeds['st'].mean():.1f}, MTL {seeds['mtl'].mean():.1f}: "
                      f"MTL − single-task {d:+.1f} ± {sd:.1f} → {call}")
     return "\n".join(lines)
+
+
+def cell_gap(long: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Cell `b` against cell `a`, per stage (st, mtl), over the seeds both cells ran: each cell's average task
+    score (mean and sd over seeds), and Δ = b − a paired by seed (mean and sd); `within spread` is |Δ| ≤ the sd
+    of Δ (the rule of `describe`), True too where one seed leaves no sd to compare with."""
+    per_seed = long.groupby(["stage", "seed", "cell"]).score.mean().unstack("cell")
+    rows = []
+    for stage in ("st", "mtl"):
+        pair = per_seed.loc[stage, [a, b]].dropna()
+        gap = pair[b] - pair[a]
+        d, sd = gap.mean(), gap.std(ddof=1)
+        rows.append({"stage": stage, a: pair[a].mean(), f"{a} sd": pair[a].std(ddof=1), b: pair[b].mean(),
+                     f"{b} sd": pair[b].std(ddof=1), "delta": d, "sd": sd, "seeds": len(gap),
+                     "within spread": not abs(d) > sd})
+    return pd.DataFrame(rows).set_index("stage")

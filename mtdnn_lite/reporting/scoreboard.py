@@ -5,8 +5,9 @@
 - `stage_scores`: one row per stage (system) and task: the task's score, the cell as the papers print it,
   and the split it was scored on ("dev", "dev (64 of 1,043 rows)", "dev-proxy (…)");
 - `score_matrix`: the same as a system × task table of scores;
-- `averages`: each system's GLUE-style average, and whether it is a GLUE score (it is not unless all nine
-  tasks were scored on their full official dev sets);
+- `averages`: each system's GLUE-style average (and without WNLI), and whether it is a GLUE score (it is not
+  unless all nine tasks were scored on their full official dev sets);
+- `run_seeds`, `seeds_label`: the training seeds of the runs behind a table, and how a title names them;
 - `missing_stages`: the stages of the papers' procedure that have no finished runs yet;
 - `beside_published`: the kit's cells beside the papers' published cells, task by task, each column saying
   its split and source.
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..experiments.runs import read_json
 from ..glue.tasks import GLUE_TASKS, get_task
 from .cells import MISSING, reported_splits, split_note, stage_rows, task_cell
 from .published import column_metrics, glue_test_table, small_encoder_dev_table
@@ -87,10 +89,12 @@ def score_matrix(scores: pd.DataFrame) -> pd.DataFrame:
     return matrix.loc[systems, [t for t in GLUE_TASKS if t in matrix.columns]]
 
 
-def averages(scores: pd.DataFrame) -> pd.DataFrame:
+def averages(scores: pd.DataFrame, leave_out: str = "WNLI") -> pd.DataFrame:
     """Each system's GLUE-style average: the mean of its task scores, over the tasks it has.
 
-    Columns: system, stage, average (×100), tasks (n), on dev-proxy (tasks scored on a split held out of
+    Columns: system, stage, average (×100), "average without <leave_out>" (the same mean without that task, as
+    often reported for WNLI, whose dev set is adversarial to its train set; NaN where the system has no
+    other task), tasks (n), on dev-proxy (tasks scored on a split held out of
     train), on a dev sample (tasks scored on part of their dev set), GLUE score? (True only for all nine
     tasks, each on its full official dev split: only then is the average a GLUE dev score), why not (the
     reasons it is not, as text).
@@ -103,11 +107,27 @@ def averages(scores: pd.DataFrame) -> pd.DataFrame:
         reasons = ([f"{len(rows)} of the {len(GLUE_TASKS)} tasks"] if len(rows) < len(GLUE_TASKS) else []) \
             + ([f"dev-proxy for {', '.join(proxy)}"] if proxy else []) \
             + ([f"part of the dev set for {', '.join(sampled + partial)}"] if sampled or partial else [])
+        rest = rows[rows.task != leave_out].score
         records.append({"system": system, "stage": stage, "average": float(np.mean(rows.score)),
+                        f"average without {leave_out}": float(np.mean(rest)) if len(rest) else np.nan,
                         "tasks": len(rows), "on dev-proxy": ", ".join(proxy) or "–",
                         "on a dev sample": ", ".join(sampled + partial) or "–", "GLUE score?": not reasons,
                         "why not": "; ".join(reasons) or "–"})
     return pd.DataFrame(records)
+
+
+def run_seeds(table: pd.DataFrame) -> list[int]:
+    """The training seeds recorded in the config.json of the runs of a scores table (its `run` column); runs
+    whose folder is not at hand (a scores.csv read without its runs) are skipped."""
+    paths = [Path(run) / "config.json" for run in dict.fromkeys(table.run)] if "run" in table else []
+    configs = [read_json(path) for path in paths if path.is_file()]
+    return sorted({int(c["seed"]) for c in configs if "seed" in c})  # an ensemble's run records no seed
+
+
+def seeds_label(seeds) -> str:
+    """"seed 0", "seeds 0, 1, 2", or "seed unknown" for no seeds."""
+    seeds = sorted(set(seeds))
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}" if seeds else "seed unknown"
 
 
 def missing_stages(table: pd.DataFrame, tasks) -> pd.DataFrame:

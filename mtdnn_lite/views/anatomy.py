@@ -1,5 +1,6 @@
 """The model taken apart on real examples (notebook 02): encoder settings, the lexicon encoder's three
-embeddings, the shapes of the tensors from tokens to each head's output, parameter counts, SAN's steps.
+embeddings, the shapes of the tensors from tokens to each head's output, parameter counts, SAN's steps, and
+the sentences that say what they show (`readout_sentence`, `san_steps_sentence`).
 
 Everything here runs the model in eval mode without gradients and leaves its mode as it found it.
 """
@@ -13,6 +14,7 @@ import torch
 from torch import Tensor, nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from ..core.heads import readout
 from ..core.model import MTDNN
 from ..glue.data import eval_splits, load_glue, split_label
 from ..glue.features import collate, encode
@@ -88,6 +90,21 @@ def lexicon_parts(encoder: PreTrainedModel, batch: dict) -> dict[str, Tensor]:
     return parts
 
 
+READOUT_WORDS = {
+    "cls": ("x = l2[:, 0]", "the contextual embedding of the [CLS] token", r"\mathbf{x} = \mathbf{C}[:, 0]"),
+    "mean": ("x = mean of l2 over the real tokens", "the mean of the real tokens' contextual embeddings",
+             r"\mathbf{x} = \sum_t m_t\, \mathbf{C}[:, t] \,/\, \sum_t m_t"),
+}
+"""How each `heads.readout` kind is named in a table, said, and written as an equation (m: the attention mask)."""
+
+
+def readout_sentence(kind: str, whose: str) -> str:
+    """Markdown: what x is for readout `kind` in `whose` model or profile, set against the paper's [CLS]."""
+    _, words, equation = READOUT_WORDS[kind]
+    paper = "as in the paper" if kind == "cls" else f"where the paper reads {READOUT_WORDS['cls'][1]}"
+    return f"In {whose}, $\\mathbf{{x}}$ is {words}, ${equation}$ (`readout=\"{kind}\"`), {paper}."
+
+
 def _shape(t: Tensor) -> str:
     return "[" + ", ".join(str(d) for d in t.shape) + "]"
 
@@ -111,7 +128,9 @@ def shape_table(model: MTDNN, batch: dict) -> pd.DataFrame:
             rows.append((f"Transformer layer {layer} output", hidden, "contextual embeddings"))
         rows[-1] = (rows[-1][0] + " = l2", rows[-1][1], "the shared representation every head reads")
         hidden = out.last_hidden_state
-        rows.append(("x = l2[:, 0]", hidden[:, 0], "the contextual embedding of [CLS]"))
+        name, words, _ = READOUT_WORDS[model.readout]
+        rows.append((name, readout(hidden, batch["attention_mask"], model.readout),
+                     f"{words}: what the non-SAN heads read"))
         head = model.head(batch["task"])
         output = head(hidden, batch["attention_mask"], batch["token_type_ids"])
         rows.append((f"{batch['task']} head output", output, type(head).__name__))
@@ -153,3 +172,17 @@ def san_step_probabilities(model: MTDNN, batch: dict) -> Tensor:
                          f"task with san=True has one)")
     with evaluating(model):
         return head.step_probabilities(model.encode(batch), batch["attention_mask"], batch["token_type_ids"])
+
+
+def san_steps_sentence(P: Tensor, label_names, true_label: int, which: str) -> str:
+    """Markdown: what SAN's K steps P (Float[K, C], one example) say: each step's most probable class and its
+    probability, how far the steps spread on it, and whether the average P_r picks the true label."""
+    P = P.float()
+    average = P.mean(0)
+    picked = int(average.argmax())
+    steps = ", ".join(f"{label_names[int(p.argmax())]} {float(p.max()):.2f}" for p in P)
+    spread = float(P[:, picked].max() - P[:, picked].min())
+    verdict = "the true label" if picked == true_label else f"not the true label ({label_names[true_label]})"
+    return (f"Shown: {which}. The {len(P)} steps' most probable classes: {steps}. On the class the average picks, "
+            f"**{label_names[picked]}** (P_r = {float(average[picked]):.2f}, {verdict}), the steps range over "
+            f"{spread:.2f}.")

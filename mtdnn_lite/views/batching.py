@@ -9,12 +9,15 @@ and glue/features.py; this module only lays it out for the notebook).
   and as expected;
 - `expected_shares`: the same expectation for any task sizes (e.g. the official GLUE training sets);
 - `padding_table`: the tokens a model computes with length-grouped batches against random batches of the
-  same size, and how many of them are padding.
+  same size, and how many of them are padding;
+- `interleaving_sentence`, `shares_sentence`, `padding_sentence`: what those tables show, in words.
 """
 
 import math
 from collections.abc import Mapping, Sequence
+from itertools import groupby
 
+import numpy as np
 import pandas as pd
 
 from ..core.sampler import SAMPLING, Batch, epoch_plan, pack_batches, task_probabilities
@@ -131,3 +134,53 @@ def padding_comparison(data: Mapping, batch_size: int, seed: int) -> pd.DataFram
     grouped = padding_table(task_batches(data, batch_size, seed), lengths, "length-grouped (pack_batches)")
     random = padding_table(task_batches(data, batch_size, seed, pool=1), lengths, "random")
     return pd.concat([grouped, random], ignore_index=True)
+
+
+def interleaving_sentence(plan: pd.DataFrame) -> str:
+    """Markdown: in the steps of `plan_table`, the step by which every task has had a batch, and the longest
+    run of consecutive steps on one task."""
+    first = plan.groupby("task").step.min()
+    run, task = max((len(list(steps)), t) for t, steps in groupby(plan.task))
+    return (f"In these {len(plan)} steps every one of the {len(first)} tasks has had a batch by step "
+            f"{first.max()} (the last to come: {first.idxmax()}), and the longest run of one task's batches in a "
+            f"row is {run} step(s) ({task}).")
+
+
+def shares_sentence(drawn: pd.DataFrame, official: pd.DataFrame) -> str:
+    """Markdown: how far the sampling options differ on the profile's data (`sampling_shares`) and on the
+    official sizes (`expected_shares`): per data, the largest gap between two options' expected shares of one
+    task, and the smallest and largest task's share under Algorithm 1 and under uniform sampling."""
+    lines = []
+    for name, table in (("On this profile's data", drawn), ("On the official training sets", official)):
+        wide = table.pivot(index="task", columns="sampling", values="share")
+        gap = (wide.max(axis=1) - wide.min(axis=1))
+        sizes = table.drop_duplicates("task").set_index("task").examples
+        small, large = sizes.idxmin(), sizes.idxmax()
+        ties = [t for t in sizes.index if sizes[t] == sizes[large]]
+        largest = f"{large} ({sizes[large]:,} examples)" if len(ties) == 1 else \
+            f"each of {', '.join(ties)} ({sizes[large]:,} examples each)"
+        shares = (f"every task the same share, {wide.loc[large, 'algorithm1']:.1f} % of the steps" if small in ties else
+                  f"{largest} {wide.loc[large, 'algorithm1']:.1f} % of the steps and {small} ({sizes[small]:,}) "
+                  f"{wide.loc[small, 'algorithm1']:.1f} %")
+        lines.append(f"{name} the options' expected shares of one task differ by up to {gap.max():.1f} points "
+                     f"({gap.idxmax()}); Algorithm 1 gives {shares}, where uniform sampling gives every task "
+                     f"{wide.loc[large, 'uniform']:.1f} %.")
+    return " ".join(lines)
+
+
+def padding_sentence(padding: pd.DataFrame, lengths: Mapping[str, Sequence[int]]) -> str:
+    """Markdown: from `padding_comparison`, the share of computed tokens that length grouping saves per task
+    (largest and smallest), and whether the saving follows how much a task's lengths vary relative to their
+    mean (Spearman's ρ between the saving and the coefficient of variation sd/mean, over the tasks)."""
+    tokens = padding[padding.task != "all tasks"].pivot(index="task", columns="batching", values="computed tokens")
+    grouped = [c for c in tokens.columns if c != "random"][0]
+    saving = 100 * (1 - tokens[grouped] / tokens["random"])
+    variation = pd.Series({t: float(np.std(lengths[t]) / np.mean(lengths[t])) for t in saving.index})
+    text = (f"Length grouping saves the most computed tokens on {saving.idxmax()} ({saving.max():.0f} % fewer than "
+            f"random batches) and the least on {saving.idxmin()} ({saving.min():.0f} %).")
+    if len(saving) > 2:
+        rho = saving.rank().corr(variation.rank())
+        text += (f" Lengths vary most relative to their mean (sd/mean {variation.max():.2f}) in "
+                 f"{variation.idxmax()}, least ({variation.min():.2f}) in {variation.idxmin()}; across the "
+                 f"{len(saving)} tasks, Spearman's ρ between the saving and sd/mean is {rho:+.2f}.")
+    return text

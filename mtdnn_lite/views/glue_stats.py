@@ -7,6 +7,8 @@
 - `label_balance`: the share of each class per task and split (STS-B: its scores in five bins);
 - `token_lengths`, `length_summary`: tokens per example as the model reads it ([CLS] a [SEP] b [SEP]);
 - `example_pairs`: a few examples per task, with their label names.
+
+What these tables say, in words, is `data_notes`.
 """
 
 import os
@@ -123,7 +125,7 @@ def split_table(glue: dict[str, DatasetDict]) -> pd.DataFrame:
     return table
 
 
-def _labelled(dsd: DatasetDict, splits: Iterable[str]) -> list[str]:
+def labelled(dsd: DatasetDict, splits: Iterable[str]) -> list[str]:
     """The splits of `dsd` among `splits` that carry labels (test splits do not)."""
     return [s for s in splits if s in dsd and not s.startswith("test") and len(dsd[s])]
 
@@ -135,7 +137,7 @@ def label_balance(glue: dict[str, DatasetDict],
     rows = []
     for task, dsd in glue.items():
         t = get_task(task)
-        for split in _labelled(dsd, splits):
+        for split in labelled(dsd, splits):
             labels = np.asarray(dsd[split]["label"])
             if t.is_regression:  # scores in [0, 5]: bins [0, 1), [1, 2), …, [4, 5], a 5 in the last
                 values = np.bincount(np.clip(np.floor(labels), 0, 4).astype(int), minlength=5)
