@@ -78,7 +78,7 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
     comparisons = pd.concat([compare(profile_roots, c, profile.tasks) for c in COMPARISONS])
     comparisons.to_csv(out / "comparisons.csv", index=False)
     (out / "comparisons.md").write_text(comparisons_markdown(comparisons, profile, seeds))
-    write_floors(out, profile.tasks, glue_dir, profile.dev_proxy_size, profile.data_seed)
+    write_floors(out, profile.data_settings(), glue_dir, profile.tasks)
     write_summary(out, profile.name)
     return out
 

@@ -11,13 +11,13 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..glue.data import eval_splits, load_glue
-from ..glue.tasks import GLUE_TASKS, get_task
+from ..experiments.profiles import DataSettings
+from ..glue.tasks import GLUE_TASKS
 from .cells import MISSING
-from .intervals import mean_sd, score
+from .floors import dev_floors
+from .intervals import mean_sd
 from .results import markdown_table
 from .systems import SYSTEMS, in_sentence
 
@@ -123,10 +123,12 @@ def summary_markdown(out: Path, profile: str) -> str:
     systems = system_scores(seeds)
     n = seeds.seed_index.nunique()
     command = f"python -m mtdnn_lite reproduce --profile {profile} --seeds {n}"
-    splits = ", ".join(t for t in GLUE_TASKS if get_task(t).name in ("MNLI", "QQP"))
+    scores = pd.read_csv(out / "scores.csv") if (out / "scores.csv").is_file() else pd.DataFrame(columns=["task", "split_label"])
+    proxies = [t for t in GLUE_TASKS if t in set(scores[scores.split_label == "dev-proxy"].task)]
+    proxy = f", or on the dev-proxy (rows held out of train) for {', '.join(proxies)}" if proxies else ""
     parts = [f"`{command}`: task scores ×100, mean ± sd over {n} training seed(s) on the same data, on each task's "
-             f"dev set, or on the dev-proxy (rows held out of train) for {splits}; last epoch, no selection on dev "
-             f"(`results/{profile}/seeds.md`).", "", scores_markdown(systems), ""]
+             f"dev set{proxy}; last epoch, no selection on dev (`results/{profile}/seeds.md`).", "",
+             scores_markdown(systems), ""]
     if floors:
         sentence = floors_sentence(systems, floors)
         parts += [sentence, ""] if sentence else []
@@ -151,23 +153,11 @@ def replace_block(text: str, block: str, profile: str) -> str:
     return pattern.sub(lambda _: f"{start}\n{block}{END}", text)
 
 
-def majority_floors(tasks, glue_dir, dev_proxy_size: int = 1000, seed: int = 0) -> dict[str, float]:
-    """{task: the task score (×100) of always answering the most frequent label of its first labeled evaluation
-    split (dev, else the dev-proxy drawn as the profile draws it)}, for the tasks with classes."""
-    floors = {}
-    for task in tasks:
-        if get_task(task).is_regression:
-            continue
-        glue = load_glue(task, glue_dir, dev_proxy_size=dev_proxy_size, seed=seed)
-        labels = np.array(glue[eval_splits(glue)[0]]["label"])
-        values, counts = np.unique(labels, return_counts=True)
-        floors[task] = score(task, labels, np.full(len(labels), values[counts.argmax()]))
-    return floors
-
-
-def write_floors(out: Path, tasks, glue_dir, dev_proxy_size: int, seed: int) -> None:
-    """``<out>/floors.json``: `majority_floors`, for the summary to flag the tasks scored at or below them."""
-    (Path(out) / FLOORS).write_text(json.dumps(majority_floors(tasks, glue_dir, dev_proxy_size, seed), indent=1))
+def write_floors(out: Path, settings: DataSettings, glue_dir, tasks) -> None:
+    """``<out>/floors.json``: each task's majority-class floor on the rows the profile scores (floors.dev_floors),
+    for the summary to flag the tasks scored at or below it."""
+    floors = dev_floors(settings, glue_dir, tasks)["floor"].to_dict()
+    (Path(out) / FLOORS).write_text(json.dumps(floors, indent=1))
 
 
 def write_summary(out: Path, profile: str) -> str:
