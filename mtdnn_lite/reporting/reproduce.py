@@ -114,13 +114,16 @@ def write_reference(profile: Profile, glue_dir, runs: Path, results) -> Path:
 
 
 def seed_scores(roots: list[Path], tasks: list[str]) -> pd.DataFrame:
-    """Every seed's task scores and average per stage: one row per seed, stage and task ("average" too)."""
+    """Every seed's task scores and average per stage: one row per seed, stage and task ("average" too), with
+    `runs`, the number of runs a score averages (a task's K teachers: the mean teacher; empty for "average")."""
     frames = []
     for i, root in enumerate(roots):
         table = scores_table(root)
-        summary = stage_summary(table[table.task.isin(tasks)])
-        frames.append(summary.stack().rename("score").reset_index().assign(seed_index=i))
-    return pd.concat(frames, ignore_index=True)
+        table = table[table.task.isin(tasks)]
+        runs = table.groupby(["stage", "task"]).run.nunique().rename("runs")
+        scores = stage_summary(table).stack().rename("score").reset_index()
+        frames.append(scores.join(runs, on=["stage", "task"]).assign(seed_index=i))
+    return pd.concat(frames, ignore_index=True).astype({"runs": "Int64"})
 
 
 def seeds_markdown(table: pd.DataFrame, profile: Profile, seeds: int) -> str:
