@@ -10,7 +10,10 @@ only does what is left. It then writes, under ``<results>/<profile>/``:
 - ``submission/``: GLUE test-server files for the test sets present, zipped (submission.py);
 - ``inference_cost.json`` / ``.md``: the student against the teacher ensemble, examples/s (cost.py);
 - ``stage_times.json`` / ``.md``: the training seconds of each stage, summed over its runs' epochs, as
-  the runs' metrics.json record them (evaluation excluded).
+  the runs' metrics.json record them (evaluation excluded);
+- ``seeds.csv`` / ``.md``, ``comparisons.csv`` / ``.md``: over all seeds, the mean ± sd and the papers'
+  comparisons with their intervals; ``distillation.csv`` / ``.md``: the distillation reading
+  (distillation_report.py).
 """
 
 from pathlib import Path
@@ -24,6 +27,7 @@ from ..experiments.runs import read_json, write_json
 from ..experiments.training_plan import duration, plan_training
 from ..glue.tasks import GLUE_TASKS
 from .cost import measure_costs, write_cost
+from .distillation_report import write_from_runs
 from .intervals import COMPARISONS, N_RESAMPLES, compare, mean_sd
 from .models import finished_models
 from .results import markdown_table, scores_table, stage_summary, write_tables
@@ -76,6 +80,8 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
     comparisons = pd.concat([compare(profile_roots, c, profile.tasks) for c in COMPARISONS])
     comparisons.to_csv(out / "comparisons.csv", index=False)
     (out / "comparisons.md").write_text(comparisons_markdown(comparisons, profile, seeds))
+    write_from_runs(profile, profile_roots, out,
+                    f"python -m mtdnn_lite reproduce --profile {profile.name} --seeds {seeds}")
     return out
 
 
