@@ -1,4 +1,4 @@
-"""Command line: python -m mtdnn_lite {train,evaluate,reproduce} --help
+"""Command line: python -m mtdnn_lite {train,evaluate,reproduce,distillation,ablate} --help
 
 A mistake of the user's (a missing or malformed file, a bad setting, missing runs) ends in one line,
 `error: ...` on stderr, and exit code 2; `--debug` shows the traceback instead.
@@ -7,6 +7,7 @@ A mistake of the user's (a missing or malformed file, a bad setting, missing run
 import argparse
 import ast
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -63,6 +64,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
 
 
+def _results(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
+
+
 def _profile(args):
     changes = dict(args.overrides)
     if args.tasks:
@@ -95,13 +100,28 @@ def main(argv=None) -> int:
                                        "targets, student, student refine), reusing finished runs and resuming "
                                        "interrupted ones, then write results/<profile>/: the GLUE dev table in the "
                                        "papers' layout (CSV and Markdown), GLUE test-server submission files, "
-                                       "the student's inference cost against the ensemble, and stage times.")
+                                       "the student's inference cost against the ensemble, stage times, and the "
+                                       "distillation reading (see the distillation command).")
     _common(p_rep)
-    p_rep.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
+    _results(p_rep)
     p_rep.add_argument("--seeds", type=int, default=1,
                        help="training seeds (default 1): seed, seed+1, …; the first seed's runs go to --runs, the "
                             "others' to <runs>/seed<i>; writes seeds.md (mean ± sd) and comparisons.md (paired "
                             "bootstrap intervals over all seeds)")
+    p_kd = sub.add_parser("distillation", help="what MT-DNN-KD keeps of the teacher ensembles' gain",
+                          description="Write results/<profile>/distillation.md and .csv: MT-DNN-KD − MT-DNN on the "
+                                      "tasks with teachers and on the others apart, the ensemble's gain over MT-DNN, "
+                                      "the share of it the student keeps, the ensemble against its mean teacher and "
+                                      "the student against the ensemble. From the finished runs of --seeds seeds "
+                                      "(paired bootstrap intervals over the dev examples), or with --from-seeds-csv "
+                                      "from results/<profile>/seeds.csv alone (mean ± sd over seeds).")
+    _common(p_kd)
+    _results(p_kd)
+    p_kd.add_argument("--seeds", type=int, default=1,
+                      help="training seeds whose runs to read (default 1), laid out as reproduce --seeds writes them")
+    p_kd.add_argument("--from-seeds-csv", action="store_true",
+                      help="read the seed scores of results/<profile>/seeds.csv (and the intervals of comparisons.csv "
+                           "beside it) instead of the runs: for a results folder whose runs are not at hand")
     p_abl = sub.add_parser("ablate", help="the paper's settings against the quick recipe, on a tuning split",
                            description="Train the single-task baseline and multi-task learning for every cell of "
                                        "the ablation grid (ablation.GRID: the paper's Adamax/[CLS]/SAN recipe, then "
@@ -109,7 +129,7 @@ def main(argv=None) -> int:
                                        "seeds, on a small budget; score them on a split held out of train (never the "
                                        "dev sets) and write results/<profile>/ablation.md and .csv with mean ± sd.")
     _common(p_abl)
-    p_abl.add_argument("--results", type=Path, default=Path("results"), help="where tables go (default: ./results)")
+    _results(p_abl)
     p_abl.add_argument("--seeds", type=int, default=2, help="training seeds per cell (default: 2)")
     p_abl.add_argument("--cells", nargs="+", default=None, metavar="CELL",
                        help="cells of the grid to run (default: paper adamw mean mean_no_san; also: mean_adamax)")
@@ -154,6 +174,22 @@ def main(argv=None) -> int:
         out = ablate(profile, args.glue_dir, args.runs, args.results, args.seeds, args.cells)
         print(out.read_text())
         print(f"ablation ({profile.name}) finished in {time.perf_counter() - start:.0f} s; table in {out}")
+        return 0
+    if args.command == "distillation":
+        from .reporting import distillation_report
+        from .reporting.reproduce import seed_runs
+        command = "python -m mtdnn_lite " + shlex.join(sys.argv[1:] if argv is None else argv)
+        out = args.results / profile.name
+        if args.from_seeds_csv:
+            written = distillation_report.write_from_results(profile, out, command)
+        else:
+            if args.seeds < 1:
+                raise ValueError(f"--seeds {args.seeds}: expected at least 1")
+            roots = [seed_runs(args.runs, i) / profile.name for i in range(args.seeds)]
+            out.mkdir(parents=True, exist_ok=True)
+            written = distillation_report.write_from_runs(profile, roots, out, command)
+        print(written[-1].read_text())
+        print(f"distillation reading ({profile.name}) written to {', '.join(map(str, written))}")
         return 0
     if args.command == "reproduce":
         from .reporting.reproduce import reproduce

@@ -44,3 +44,17 @@ def glue_dir() -> Path:
     if not (path / "CoLA").is_dir():
         pytest.fail(f"GLUE directory {path} not found: set GLUE_DIR to a GLUE copy in the TSV layout")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_reproduction(tmp_path_factory, glue_dir) -> dict:
+    """`reproduce` once per session on the tiny profile: CoLA (no teacher), RTE and QNLI (teachers), 2 seeds,
+    32 training and 24 dev examples per task. {"runs": the runs root it was given, "results": the results root
+    (its tables in <results>/tiny/), "profile": the Profile it ran}."""
+    from mtdnn_lite.experiments.profiles import get_profile
+    from mtdnn_lite.reporting.reproduce import reproduce
+
+    base = tmp_path_factory.mktemp("tiny_reproduction")
+    profile = get_profile("tiny", tasks=("CoLA", "RTE", "QNLI"), max_train=32, max_eval=24)
+    reproduce(profile, glue_dir, base / "runs", base / "results", seeds=2)
+    return {"runs": base / "runs", "results": base / "results", "profile": profile}

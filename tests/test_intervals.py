@@ -4,17 +4,17 @@ import numpy as np
 import pytest
 
 from mtdnn_lite.experiments.runs import write_json, write_predictions
-from mtdnn_lite.reporting.intervals import COMPARISONS, Comparison, compare, mean_sd, system_run, verdict
+from mtdnn_lite.reporting.intervals import COMPARISONS, Comparison, compare, mean_sd, system_runs, verdict
 
 MT_DNN_VS_ST = COMPARISONS[0]
 
 
-def make_run(folder, task, labels, predictions, split="validation", score=None):
-    """A finished run folder holding one task's predictions (and a final score, for best_teacher)."""
+def make_run(folder, task, labels, predictions, split="validation"):
+    """A finished run folder holding one task's predictions."""
     rows = [{"idx": i, "label": int(y), "prediction": int(p), "probabilities": [0.5, 0.5]}
             for i, (y, p) in enumerate(zip(labels, predictions))]
     write_predictions(folder, task, split, rows)
-    write_json(folder / "metrics.json", [{"dev": {task: {split: {"accuracy": score or 0.0}}}}])
+    write_json(folder / "metrics.json", [{"dev": {task: {split: {"accuracy": 0.0}}}}])
     write_json(folder / "done.json", {"config_hash": "x"})
 
 
@@ -73,11 +73,17 @@ def test_a_task_missing_a_run_is_left_out_and_other_examples_are_refused(tmp_pat
         compare([tmp_path], MT_DNN_VS_ST, ["RTE"])
 
 
-def test_best_teacher_is_the_highest_scoring_one(tmp_path, labels):
-    for k, score in ((1, 60.0), (2, 75.0), (3, 70.0)):
-        make_run(tmp_path / "teacher" / "RTE" / str(k), "RTE", labels, labels, score=score)
-    assert system_run(tmp_path, "best_teacher", "RTE") == tmp_path / "teacher" / "RTE" / "2"
-    assert system_run(tmp_path, "student_refine", "RTE") is None
+def test_the_mean_teacher_averages_the_teachers_scores_on_each_resample(tmp_path, labels):
+    for k, wrong in ((1, 40), (2, 80), (3, 120)):  # teachers at 90, 80 and 70 % accuracy: their mean is 80 %
+        worse = labels.copy()
+        worse[:wrong] = 1 - worse[:wrong]
+        make_run(tmp_path / "teacher" / "RTE" / str(k), "RTE", labels, worse)
+    make_run(tmp_path / "ensemble" / "RTE", "RTE", labels, labels)
+    assert system_runs(tmp_path, "mean_teacher", "RTE") == [tmp_path / "teacher" / "RTE" / str(k) for k in (1, 2, 3)]
+    assert system_runs(tmp_path, "student_refine", "RTE") == []
+    row = compare([tmp_path], COMPARISONS[2], ["RTE"]).iloc[0]
+    assert (row.comparison, row.a, row.b) == ("ensemble − mean teacher", 100.0, pytest.approx(80.0))
+    assert 10 < row.low < 20 < row.high < 30 and row.verdict == "better"
 
 
 def test_mean_sd_and_verdict():

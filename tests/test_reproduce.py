@@ -57,7 +57,7 @@ def test_seeds_have_their_own_runs_a_mean_sd_table_and_the_comparisons(reproduce
     assert "±" in (out / "seeds.md").read_text()
     comparisons = list(csv.DictReader((out / "comparisons.csv").open()))
     names = {r["comparison"] for r in comparisons}
-    assert names == {"MT-DNN − single-task", "MT-DNN-KD − MT-DNN", "ensemble − best teacher"}
+    assert names == {"MT-DNN − single-task", "MT-DNN-KD − MT-DNN", "ensemble − mean teacher"}
     for r in comparisons:
         assert float(r["low"]) <= float(r["delta"]) + 1e-9 and float(r["delta"]) <= float(r["high"]) + 1e-9
         assert r["seeds"] == "2"

@@ -131,6 +131,7 @@ def test_scores_table_reads_the_final_epoch_with_rows_and_encoder(runs):
     assert set(table[table.task == "MNLI"].split_label) == {"dev-proxy"}
     summary = stage_summary(table)
     assert list(summary.index) == ["st", "mtl", "refine", "teacher", "ensemble", "student"]
+    assert summary.loc["teacher", "RTE"] == pytest.approx(85.2)  # the mean of teachers 85.1, 85.2, 85.3
 
 
 def test_paper_layout_has_the_papers_rows_columns_and_cells(runs):

@@ -13,8 +13,9 @@ task's examples are resampled on their own and Δ* is the mean of the tasks' dif
 whose interval contains 0 is reported as no difference. `scipy.stats.bootstrap` does the resampling.
 
 The comparisons (COMPARISONS): MT-DNN against the single-task baseline (MT-DNN), MT-DNN-KD against MT-DNN
-(MT-DNN-KD), and each teacher ensemble against its best teacher (the teacher with the highest score on the
-same split: a choice that favours the teacher).
+(MT-DNN-KD), and each teacher ensemble against its mean teacher: the mean of its K teachers' scores on the same
+resample. (A best teacher picked on the split it is scored on would flatter the teacher; the teachers have no
+score on a split held out of train to pick one fairly.) distillation.py reads the three together.
 """
 
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import pandas as pd
 from scipy.stats import bootstrap
 
 from ..experiments.pipeline import student_dir, teacher_runs
-from ..experiments.runs import is_finished, read_json, read_predictions
+from ..experiments.runs import is_finished, read_predictions
 from ..glue.metrics import task_metrics, task_score
 from ..glue.tasks import GLUE_TASKS
 
@@ -37,32 +38,26 @@ CONFIDENCE = 0.95
 class Comparison:
     name: str  # e.g. "MT-DNN − single-task"
     a: str  # the system compared ...
-    b: str  # ... against this one: each a stage, or "best_teacher"
+    b: str  # ... against this one: each a stage, or "mean_teacher"
 
 
 COMPARISONS = (
     Comparison("MT-DNN − single-task", "refine", "st"),
     Comparison("MT-DNN-KD − MT-DNN", "student_refine", "refine"),
-    Comparison("ensemble − best teacher", "ensemble", "best_teacher"),
+    Comparison("ensemble − mean teacher", "ensemble", "mean_teacher"),
 )
 
 
-def system_run(root: Path, system: str, task: str) -> Path | None:
-    """The finished run folder of `system` for `task` under a profile's runs `root`, or None.
+def system_runs(root: Path, system: str, task: str) -> list[Path]:
+    """The finished run folders whose scores give `system` on `task` under a profile's runs `root` ([] if none).
 
-    "student_refine" is MT-DNN-KD's run (pipeline.student_dir: the student itself where it was not refined);
-    "best_teacher" is the finished teacher of `task` (pipeline.teacher_runs) with the highest score on its first
-    evaluation split."""
+    One run, but "mean_teacher": every finished teacher of `task` (pipeline.teacher_runs), their scores averaged.
+    "student_refine" is MT-DNN-KD's run (pipeline.student_dir: the student itself where it was not refined)."""
     root = Path(root)
-    if system == "best_teacher":
-        return max(teacher_runs(root, task), key=lambda t: _final_score(t, task), default=None)
+    if system == "mean_teacher":
+        return teacher_runs(root, task)
     run = student_dir(root, task) if system == "student_refine" else root / system / task
-    return run if is_finished(run) else None
-
-
-def _final_score(run: Path, task: str) -> float:
-    splits = read_json(run / "metrics.json")[-1]["dev"][task]
-    return task_score(next(iter(splits.values())))
+    return [run] if is_finished(run) else []
 
 
 def split_predictions(run: Path, task: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -76,13 +71,15 @@ def split_predictions(run: Path, task: str) -> dict[str, tuple[np.ndarray, np.nd
 
 
 def score(task: str, labels: np.ndarray, predictions: np.ndarray) -> float:
-    """The task score (×100, its metrics averaged) of one split."""
-    return task_score(task_metrics(task, predictions, labels))
+    """The task score (×100, its metrics averaged) of one split; of predictions Int[M, N] of M models (the K
+    teachers), the mean of the M models' scores."""
+    return float(np.mean([task_score(task_metrics(task, p, labels)) for p in np.atleast_2d(predictions)]))
 
 
 @dataclass
 class Paired:
-    """One task's paired predictions: per split, the labels and each seed's predictions of A and of B."""
+    """One task's paired predictions: per split, the labels and each seed's predictions of A and of B, each
+    Int[M, N] (M = 1 model, or the K teachers of the mean teacher)."""
     task: str
     splits: dict[str, tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]]
 
@@ -91,7 +88,7 @@ class Paired:
         deltas = []
         for split, (labels, a, b) in self.splits.items():
             i = indices[split]
-            deltas.append(np.mean([score(self.task, labels[i], pa[i]) - score(self.task, labels[i], pb[i])
+            deltas.append(np.mean([score(self.task, labels[i], pa[:, i]) - score(self.task, labels[i], pb[:, i])
                                    for pa, pb in zip(a, b)]))
         return float(np.mean(deltas))
 
@@ -107,28 +104,44 @@ def paired(roots: list[Path], comparison: Comparison, task: str, b_roots: list[P
     `b_roots`, B's runs come from those (one per seed): the same system under other settings."""
     splits: dict[str, tuple[np.ndarray, list, list]] = {}
     for root, root_b in zip(roots, b_roots or roots):
-        runs = system_run(root, comparison.a, task), system_run(root_b, comparison.b, task)
-        if None in runs:
+        runs_a, runs_b = system_runs(root, comparison.a, task), system_runs(root_b, comparison.b, task)
+        if not (runs_a and runs_b):
             return None
-        pa, pb = split_predictions(runs[0], task), split_predictions(runs[1], task)
-        for split in pa:
-            (labels, a), (labels_b, b) = pa[split], pb[split]
-            if not np.array_equal(labels, labels_b):
-                raise ValueError(f"{runs[0]} and {runs[1]}: their {task} {split} predictions are on different "
-                                 "examples; a paired comparison needs the same ones")
+        pa, pb = ([split_predictions(run, task) for run in runs] for runs in (runs_a, runs_b))
+        for split in pa[0]:
+            labels = pa[0][split][0]
+            for run, p in zip(runs_a + runs_b, pa + pb):
+                if not np.array_equal(labels, p[split][0]):
+                    raise ValueError(f"{runs_a[0]} and {run}: their {task} {split} predictions are on different "
+                                     "examples; a paired comparison needs the same ones")
             entry = splits.setdefault(split, (labels, [], []))
             if not np.array_equal(entry[0], labels):
                 raise ValueError(f"{root}: {task} {split} holds other examples than the first seed's runs")
-            entry[1].append(a), entry[2].append(b)
+            for predictions, by_run in zip(entry[1:], (pa, pb)):
+                predictions.append(np.stack([p[split][1] for p in by_run]))  # Int[M, N]
     return Paired(task, splits) if splits else None
 
 
-def _interval(statistic, sizes: list[int], seed: int) -> tuple[float, float]:
-    """The percentile bootstrap interval of statistic(*row indices), each sample resampled on its own."""
+def split_sizes(pairs: list[Paired]) -> list[int]:
+    """The examples of every split of every task of `pairs`, in order: the samples a bootstrap resamples, each
+    on its own."""
+    return [len(p.splits[s][0]) for p in pairs for s in p.splits]
+
+
+def by_task(pairs: list[Paired], idx) -> dict[str, dict[str, np.ndarray]]:
+    """One resample's row indices, a flat tuple in the order of `split_sizes`, as {task: {split: indices}}."""
+    flat = iter(idx)
+    return {p.task: {s: next(flat) for s in p.splits} for p in pairs}
+
+
+def interval(statistic, sizes: list[int], seed: int):
+    """The percentile bootstrap interval (low, high) of statistic(*row indices), each sample (a split of a task)
+    resampled on its own; floats, or arrays where the statistic returns several values from one resample."""
     result = bootstrap(tuple(np.arange(n) for n in sizes), statistic, n_resamples=N_RESAMPLES,
                        confidence_level=CONFIDENCE, method="percentile", vectorized=False, paired=False,
                        rng=np.random.default_rng(seed))
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    low, high = result.confidence_interval
+    return (float(low), float(high)) if np.ndim(low) == 0 else (np.asarray(low), np.asarray(high))
 
 
 def mean_sd(values) -> str:
@@ -156,21 +169,15 @@ def compare(roots: list[Path], comparison: Comparison, tasks=GLUE_TASKS, seed: i
     pairs = [p for p in (paired(roots, comparison, t, b_roots) for t in tasks) if p is not None]
     rows, seeds = [], {}
     for p in pairs:
-        names = list(p.splits)
-        low, high = _interval(lambda *idx, p=p, names=names: p.difference(dict(zip(names, idx))),
-                              [len(p.splits[s][0]) for s in names], seed)
+        low, high = interval(lambda *idx, p=p: p.difference(by_task([p], idx)[p.task]), split_sizes([p]), seed)
         seeds[p.task] = p.per_seed()
         rows.append(_row(p.task, *seeds[p.task], low, high))
     if len(pairs) > 1:
-        keys = [(p, s) for p in pairs for s in p.splits]
+        def mean_difference(*idx):
+            indices = by_task(pairs, idx)
+            return float(np.mean([p.difference(indices[p.task]) for p in pairs]))
 
-        def average(*idx):
-            by_task: dict[str, dict] = {}
-            for (p, s), i in zip(keys, idx):
-                by_task.setdefault(p.task, {})[s] = i
-            return float(np.mean([p.difference(by_task[p.task]) for p in pairs]))
-
-        low, high = _interval(average, [len(p.splits[s][0]) for p, s in keys], seed)
+        low, high = interval(mean_difference, split_sizes(pairs), seed)
         a, b = (np.mean([v[k] for v in seeds.values()], axis=0) for k in (0, 1))
         rows.append(_row("average", a, b, low, high))
     table = pd.DataFrame(rows, columns=["task", "a", "b", "delta", "low", "high", "sd_seeds"])

@@ -11,7 +11,10 @@ only does what is left. It then writes, under ``<results>/<profile>/``:
 - ``inference_cost.json`` / ``.md``: the student against the teacher ensemble, examples/s (cost.py);
 - ``README.md``: the summary of all of these in a few generated tables and sentences (summary.py);
 - ``stage_times.json`` / ``.md``: the training seconds of each stage, summed over its runs' epochs, as
-  the runs' metrics.json record them (evaluation excluded).
+  the runs' metrics.json record them (evaluation excluded);
+- ``seeds.csv`` / ``.md``, ``comparisons.csv`` / ``.md``: over all seeds, the mean ± sd and the papers'
+  comparisons with their intervals; ``distillation.csv`` / ``.md``: the distillation reading
+  (distillation_report.py).
 """
 
 from pathlib import Path
@@ -25,6 +28,7 @@ from ..experiments.runs import read_json, write_json
 from ..experiments.training_plan import duration, plan_training
 from ..glue.tasks import GLUE_TASKS
 from .cost import measure_costs, write_cost
+from .distillation_report import write_from_runs
 from .intervals import COMPARISONS, N_RESAMPLES, compare, mean_sd
 from .models import finished_models
 from .results import markdown_table, scores_table, stage_summary, write_tables
@@ -78,6 +82,8 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
     comparisons = pd.concat([compare(profile_roots, c, profile.tasks) for c in COMPARISONS])
     comparisons.to_csv(out / "comparisons.csv", index=False)
     (out / "comparisons.md").write_text(comparisons_markdown(comparisons, profile, seeds))
+    write_from_runs(profile, profile_roots, out,
+                    f"python -m mtdnn_lite reproduce --profile {profile.name} --seeds {seeds}")
     write_floors(out, profile.data_settings(), glue_dir, profile.tasks)
     write_summary(out, profile.name)
     return out
@@ -118,13 +124,16 @@ def write_reference(profile: Profile, glue_dir, runs: Path, results) -> Path:
 
 
 def seed_scores(roots: list[Path], tasks: list[str]) -> pd.DataFrame:
-    """Every seed's task scores and average per stage: one row per seed, stage and task ("average" too)."""
+    """Every seed's task scores and average per stage: one row per seed, stage and task ("average" too), with
+    `runs`, the number of runs a score averages (a task's K teachers: the mean teacher; empty for "average")."""
     frames = []
     for i, root in enumerate(roots):
         table = scores_table(root)
-        summary = stage_summary(table[table.task.isin(tasks)])
-        frames.append(summary.stack().rename("score").reset_index().assign(seed_index=i))
-    return pd.concat(frames, ignore_index=True)
+        table = table[table.task.isin(tasks)]
+        runs = table.groupby(["stage", "task"]).run.nunique().rename("runs")
+        scores = stage_summary(table).stack().rename("score").reset_index()
+        frames.append(scores.join(runs, on=["stage", "task"]).assign(seed_index=i))
+    return pd.concat(frames, ignore_index=True).astype({"runs": "Int64"})
 
 
 def seeds_markdown(table: pd.DataFrame, profile: Profile, seeds: int) -> str:

@@ -70,8 +70,9 @@ def _stage_key(stage: str) -> tuple[int, str]:
 
 def stage_summary(table: pd.DataFrame) -> pd.DataFrame:
     """One row per stage, one column per task (its GLUE task score: metrics and MNLI m/mm averaged)
-    and the GLUE-style average over the tasks present."""
-    per_task = (table.groupby(["stage", "task", "split"])
+    and the GLUE-style average over the tasks present. Where a stage has several runs of a task (the K
+    teachers), the cell is the mean of their scores: the mean teacher."""
+    per_task = (table.groupby(["stage", "task", "split", "run"])  # one score per run: runs' metrics never mix
                 .apply(lambda g: task_score(dict(zip(g.metric, g.value))), include_groups=False)
                 .groupby(["stage", "task"]).mean().unstack("task"))
     per_task = per_task[[t for t in GLUE_TASKS if t in per_task.columns]]

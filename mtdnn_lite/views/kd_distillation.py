@@ -1,5 +1,6 @@
 """Notebook 05, MT-DNN-KD's distillation (arXiv 1904.09482): the distillation loss on a toy batch, the student
-against MT-DNN and the ensemble, and what the student saves at inference; notebook 07 reads `system_scores` too.
+against MT-DNN and the ensemble (and the share of the ensemble's gain it keeps: `distillation_reading`), and what
+the student saves at inference; notebook 07 reads `system_scores` too.
 
 Every table but the toy batch's reads what the pipeline wrote under ``<runs>/<profile>/`` (see pipeline.py and
 runs.py); nothing here trains. Scores are ×100, as in results.py, and every score row keeps its split.
@@ -19,6 +20,8 @@ from ..glue.data import split_label
 from ..glue.metrics import task_score
 from ..glue.tasks import GLUE_TASKS, get_task
 from ..reporting.cost import measure_costs
+from ..reporting.distillation import distillation_table
+from ..reporting.distillation_report import describe_distillation, shown_tables
 from ..reporting.systems import SYSTEMS
 from .kd_teachers import ENSEMBLE, entropy, task_scores
 
@@ -98,6 +101,16 @@ def system_scores(table: pd.DataFrame, tasks=None, systems=None) -> pd.DataFrame
                                 "run": r.run})
     return pd.DataFrame(records, columns=["task", "split", "split_label", "system", "stage", "score", "metric",
                                           "metrics", "run"])
+
+
+def distillation_reading(roots, tasks=GLUE_TASKS) -> tuple[pd.DataFrame, str]:
+    """The distillation reading (reporting/distillation.py) from the runs of each seed (`roots`: a profile's runs
+    folder per seed): one row per task and per average (teacher tasks, other tasks, all tasks), one column per
+    reading ("+0.4 [−0.6, 1.3]": the value and its 95 % paired bootstrap interval over the dev examples), and the
+    paragraph that reads it."""
+    table = distillation_table([Path(r) for r in roots], tasks)
+    teacher, others, _ = shown_tables(table)
+    return pd.concat([teacher, others], ignore_index=True).fillna(""), describe_distillation(table)
 
 
 def history_table(run) -> pd.DataFrame:
