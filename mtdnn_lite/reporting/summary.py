@@ -1,5 +1,5 @@
 """A profile's results in a few tables and sentences, generated from the files `reproduce` wrote under
-``results/<profile>/`` (seeds.csv, comparisons.csv, distillation.csv, inference_cost.json, stage_times.json): never
+``results/<profile>/`` (seeds.csv, comparisons.csv, distillation.csv, floors.json, inference_cost.json): never
 typed, so a rerun cannot leave the text behind.
 
 `summary_markdown` is what ``results/<profile>/README.md`` holds and what the kit's README shows between the markers
@@ -17,7 +17,8 @@ from ..experiments.profiles import DataSettings
 from ..glue.tasks import GLUE_TASKS
 from .cells import MISSING
 from .floors import dev_floors
-from .intervals import mean_sd
+from .distillation_report import describe_distillation
+from .intervals import COMPARISONS, mean_sd
 from .results import markdown_table
 from .systems import SYSTEMS, in_sentence
 
@@ -94,6 +95,11 @@ def comparisons_markdown(comparisons: pd.DataFrame) -> str:
     return markdown_table(pd.DataFrame(rows))
 
 
+def current(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the comparisons the kit makes now (intervals.COMPARISONS), of a comparisons.csv that may be older."""
+    return comparisons[comparisons.comparison.isin([c.name for c in COMPARISONS])]
+
+
 def cost_sentence(costs: list[dict]) -> str:
     """How much longer the teacher ensemble takes than the student, with the conditions it was measured in."""
     ratios = [c["ensemble"]["seconds"] / c["student"]["seconds"] for c in costs]
@@ -103,16 +109,6 @@ def cost_sentence(costs: list[dict]) -> str:
             f"the student's time on the {len(costs)} teacher tasks ({', '.join(c['task'] for c in costs)}; "
             f"{where['device']}, {where['torch_threads']} threads, batch {where['batch_size']}, median of "
             f"{where['repeats']} passes; `inference_cost.md`).")
-
-
-def time_sentence(times: dict, profile: str) -> str:
-    """The reference seed's training and evaluation seconds, summed over its stages."""
-    train = sum(t["train_seconds"] for t in times.values())
-    evaluation = sum(t["eval_seconds"] for t in times.values())
-    per_stage = ", ".join(f"{s} {t['train_seconds'] / 60:.0f}" for s, t in times.items())
-    return (f"Time (reference seed): {train / 60:.0f} min of training steps and {evaluation / 60:.0f} min of "
-            f"evaluation, summed over its runs (minutes of training per stage: {per_stage}; `stage_times.md`; data "
-            f"preparation, soft targets and tables come on top).")
 
 
 def summary_markdown(out: Path, profile: str) -> str:
@@ -135,11 +131,12 @@ def summary_markdown(out: Path, profile: str) -> str:
     if (out / "comparisons.csv").is_file():
         parts += [f"Paired comparisons: Δ averaged over the seeds, 95 % paired bootstrap interval over the dev "
                   f"examples; a Δ whose interval contains 0 is no difference (`results/{profile}/comparisons.md`).",
-                  "", comparisons_markdown(pd.read_csv(out / "comparisons.csv")), ""]
+                  "", comparisons_markdown(current(pd.read_csv(out / "comparisons.csv"))), ""]
+    if (out / "distillation.csv").is_file():
+        parts += [f"Distillation where it acts, the teacher tasks, and elsewhere (`results/{profile}/distillation.md`): "
+                  + describe_distillation(pd.read_csv(out / "distillation.csv")), ""]
     if (out / "inference_cost.json").is_file():
         parts += [cost_sentence(json.loads((out / "inference_cost.json").read_text())), ""]
-    if (out / "stage_times.json").is_file():
-        parts += [time_sentence(json.loads((out / "stage_times.json").read_text()), profile), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
