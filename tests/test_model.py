@@ -1,9 +1,13 @@
-"""MTDNN: routing each batch to its task's head, training through the shared encoder, save and load."""
+"""MTDNN: routing each batch to its task's head, training through the shared encoder, save and load; loading a
+pretrained encoder quietly."""
 
 import json
+import re
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
+from transformers import BertConfig, BertModel
 
 from mtdnn_lite.core.encoder import load_encoder
 from mtdnn_lite.core.model import MTDNN
@@ -100,3 +104,28 @@ def test_save_load_round_trip_is_exact(tmp_path, san):
 def test_load_needs_both_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json and model.safetensors"):
         MTDNN.load(tmp_path)
+
+
+def test_loading_a_pretrained_encoder_prints_only_what_is_missing(tmp_path, capfd):
+    """A checkpoint with a pooler (as MiniLM's has; MT-DNN builds none) loads without transformers' load report;
+    one that lacks a weight the encoder needs says so in one line."""
+    config = BertConfig(vocab_size=100, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16)
+    BertModel(config).save_pretrained(tmp_path / "with_pooler")  # add_pooling_layer defaults to True
+    BertModel(config, add_pooling_layer=False).save_pretrained(tmp_path / "incomplete")
+    weights = tmp_path / "incomplete" / "model.safetensors"
+    kept = {k: v for k, v in load_file(weights).items() if "layer.0." not in k or "LayerNorm" not in k}
+    save_file(kept, weights, metadata={"format": "pt"})
+
+    def printed() -> list[str]:
+        """What loading wrote, less the progress bar ("Loading weights: 100%|…|")."""
+        out, err = capfd.readouterr()
+        return [line for line in re.split(r"[\r\n]", out + err) if line.strip() and "Loading weights" not in line]
+
+    printed()
+    assert not [name for name, _ in load_encoder(str(tmp_path / "with_pooler")).named_parameters() if "pooler" in name]
+    assert printed() == []
+    load_encoder(str(tmp_path / "incomplete"))
+    [line] = printed()
+    assert line.startswith(f"warning: encoder {tmp_path / 'incomplete'}: 4 weight(s) missing from its checkpoint, "
+                           "randomly initialised: encoder.layer.0.attention.output.LayerNorm.bias"), line
