@@ -6,7 +6,6 @@ A mistake of the user's (a missing or malformed file, a bad setting, missing run
 
 import argparse
 import ast
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from .core.trainer import NonFiniteLoss
 from .experiments import pipeline
 from .experiments.pipeline import STAGES
 from .experiments.profiles import PROFILES, get_profile
+from .glue.data import resolve_glue_dir
 from .glue.tasks import GLUE_TASKS, get_task
 from .reporting import results
 
@@ -51,7 +51,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "MiniLM on subsampled data, a 2-core CPU), full (all data; meant for a GPU)")
     p.add_argument("--tasks", nargs="+", metavar="TASK", default=None,
                    help=f"GLUE tasks to use (default: the profile's, all nine: {' '.join(GLUE_TASKS)})")
-    p.add_argument("--glue-dir", type=Path, default=os.environ.get("GLUE_DIR"),
+    p.add_argument("--glue-dir", type=Path, default=None,
                    help="a GLUE directory in the original TSV layout (default: $GLUE_DIR; "
                         "without either, GLUE is read from the Hugging Face hub, nyu-mll/glue)")
     p.add_argument("--runs", type=Path, default=Path("runs"),
@@ -115,19 +115,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     profile = _profile(args)
 
-    start = time.perf_counter()
+    start, glue_dir = time.perf_counter(), resolve_glue_dir(args.glue_dir)
     if args.command == "train":
-        pipeline.RUNNERS[args.stage](profile, args.glue_dir, args.runs)
+        pipeline.RUNNERS[args.stage](profile, glue_dir, args.runs)
         print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")
     if args.command == "ablate":
         from .reporting.ablation import ablate
-        out = ablate(profile, args.glue_dir, args.runs, args.results, args.seeds, args.cells)
+        out = ablate(profile, glue_dir, args.runs, args.results, args.seeds, args.cells)
         print(out.read_text())
         print(f"ablation ({profile.name}) finished in {time.perf_counter() - start:.0f} s; table in {out}")
         return 0
     if args.command == "reproduce":
         from .reporting.reproduce import reproduce
-        out = reproduce(profile, args.glue_dir, args.runs, args.results, args.seeds)
+        out = reproduce(profile, glue_dir, args.runs, args.results, args.seeds)
         print(f"reproduction ({profile.name}) finished in {time.perf_counter() - start:.0f} s; results in {out}")
     table = results.scores_table(args.runs / profile.name)
     table = table[table.task.isin(profile.tasks)]

@@ -16,7 +16,7 @@ from mtdnn_lite.experiments import checkpoints, pipeline
 from mtdnn_lite.experiments import train as train_module
 from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.experiments.runs import read_json
-from mtdnn_lite.views.glue_stats import resolve_glue_dir
+from mtdnn_lite.glue.data import resolve_glue_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {"tasks": ["MRPC", "STS-B"], "max_train": 48, "max_eval": 32, "epochs_mtl": 3}

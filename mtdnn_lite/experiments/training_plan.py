@@ -18,7 +18,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..glue.data import OFFICIAL_ROWS
+from ..glue.data import OFFICIAL_ROWS, resolve_glue_dir
 from ..glue.glue_files import split_files, task_dir
 from ..glue.tasks import get_task
 from .pipeline import STAGES, multitask, run_config, run_dir
@@ -87,7 +87,7 @@ def duration(seconds: float) -> str:
 def train_rows(task: str, profile: Profile, glue_dir) -> int:
     """The training rows a run of `task` draws: max_train, or all the rows of the GLUE directory's train.tsv
     (GLUE's official count when reading the hub), whichever is fewer."""
-    spec = get_task(task)
+    spec, glue_dir = get_task(task), resolve_glue_dir(glue_dir)
     if glue_dir is None:
         rows = OFFICIAL_ROWS[spec.name]["train"]
     else:

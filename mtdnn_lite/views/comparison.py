@@ -34,7 +34,7 @@ from ..core.model import MTDNN
 from ..experiments.pipeline import run_dir, teacher_runs
 from ..experiments.profiles import Profile, get_profile
 from ..experiments.runs import is_finished, read_predictions
-from ..glue.data import split_label
+from ..glue.data import resolve_glue_dir, split_label
 from ..glue.features import encode
 from ..glue.tasks import get_task
 from ..reporting.intervals import COMPARISONS, compare
@@ -42,7 +42,6 @@ from ..reporting.models import final_run
 from ..reporting.results import scores_table
 from ..reporting.systems import SYSTEMS
 from . import kd_plots
-from .glue_stats import resolve_glue_dir
 from .kd_distillation import system_scores
 from .kd_teachers import ENSEMBLE, eval_splits_of, texts
 
@@ -78,7 +77,7 @@ class ComparisonData:
     """MT-DNN (refine) against MT-DNN-KD (pipeline.student_dir) on the runs of `profile` under `runs_dir`.
 
     `profile` is a name or a Profile (its tasks: those compared, where both models have finished runs; `tasks`
-    narrows them); `glue_dir` is the GLUE directory the runs read (None: as glue_stats.resolve_glue_dir finds
+    narrows them); `glue_dir` is the GLUE directory the runs read (None: as glue.data.resolve_glue_dir finds
     it), needed for the raw texts. `score_gap`: how far apart two STS-B scores must be to count as a disagreement.
     """
 
