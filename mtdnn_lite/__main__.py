@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from .core.trainer import NonFiniteLoss
 from .experiments import pipeline
 from .experiments.pipeline import STAGES
@@ -117,7 +119,7 @@ def main(argv=None) -> int:
 
     start, glue_dir = time.perf_counter(), resolve_glue_dir(args.glue_dir)
     if args.command == "train":
-        pipeline.RUNNERS[args.stage](profile, glue_dir, args.runs)
+        pipeline.run_stage(args.stage, profile, glue_dir, args.runs)
         print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")
     if args.command == "ablate":
         from .reporting.ablation import ablate
@@ -129,6 +131,8 @@ def main(argv=None) -> int:
         from .reporting.reproduce import reproduce
         out = reproduce(profile, glue_dir, args.runs, args.results, args.seeds)
         print(f"reproduction ({profile.name}) finished in {time.perf_counter() - start:.0f} s; results in {out}")
+        print(results.stage_summary(pd.read_csv(out / "scores.csv")).round(2).to_string())  # the tables it wrote
+        return 0
     table = results.scores_table(args.runs / profile.name)
     table = table[table.task.isin(profile.tasks)]
     if table.empty:

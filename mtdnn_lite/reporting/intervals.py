@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from ..experiments.pipeline import student_dir, teacher_runs
-from ..experiments.runs import is_finished, read_json, read_predictions
+from ..experiments import layout
+from ..experiments.runs import read_json, read_predictions
 from ..glue.metrics import task_metrics, task_score
 from ..glue.tasks import GLUE_TASKS
 
@@ -50,14 +50,12 @@ COMPARISONS = (
 def system_run(root: Path, system: str, task: str) -> Path | None:
     """The finished run folder of `system` for `task` under a profile's runs `root`, or None.
 
-    "student_refine" is MT-DNN-KD's run (pipeline.student_dir: the student itself where it was not refined);
-    "best_teacher" is the finished teacher of `task` (pipeline.teacher_runs) with the highest score on its first
-    evaluation split."""
-    root = Path(root)
+    A stage's run is layout.system_run's ("student_refine", MT-DNN-KD: the student itself where it was not
+    refined); "best_teacher" is the finished teacher of `task` (layout.teacher_runs) with the highest score on
+    its first evaluation split."""
     if system == "best_teacher":
-        return max(teacher_runs(root, task), key=lambda t: _final_score(t, task), default=None)
-    run = student_dir(root, task) if system == "student_refine" else root / system / task
-    return run if is_finished(run) else None
+        return max(layout.teacher_runs(root, task), key=lambda t: _final_score(t, task), default=None)
+    return layout.system_run(root, system, task)
 
 
 def _final_score(run: Path, task: str) -> float:

@@ -1,7 +1,7 @@
 """Notebook 05, MT-DNN-KD's distillation (arXiv 1904.09482): the distillation loss on a toy batch, the student
 against MT-DNN and the ensemble, and what the student saves at inference; notebook 07 reads `system_scores` too.
 
-Every table but the toy batch's reads what the pipeline wrote under ``<runs>/<profile>/`` (see pipeline.py and
+Every table but the toy batch's reads what the pipeline wrote under ``<runs>/<profile>/`` (see layout.py and
 runs.py); nothing here trains. Scores are ×100, as in results.py, and every score row keeps its split.
 """
 
