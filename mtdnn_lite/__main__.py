@@ -12,11 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from .core.trainer import NonFiniteLoss
 from .experiments import pipeline
 from .experiments.pipeline import STAGES
 from .experiments.profiles import PROFILES, get_profile
 from .experiments.training_plan import MissingRuns
+from .glue.data import resolve_glue_dir
 from .glue.tasks import GLUE_TASKS, get_task
 from .reporting import results
 
@@ -53,7 +56,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "MiniLM on subsampled data, a 2-core CPU), full (all data; meant for a GPU)")
     p.add_argument("--tasks", nargs="+", metavar="TASK", default=None,
                    help=f"GLUE tasks to use (default: the profile's, all nine: {' '.join(GLUE_TASKS)})")
-    p.add_argument("--glue-dir", type=Path, default=os.environ.get("GLUE_DIR"),
+    p.add_argument("--glue-dir", type=Path, default=None,
                    help="a GLUE directory in the original TSV layout (default: $GLUE_DIR; "
                         "without either, GLUE is read from the Hugging Face hub, nyu-mll/glue)")
     p.add_argument("--runs", type=Path, default=Path("runs"),
@@ -139,7 +142,7 @@ def main(argv=None) -> int:
                                        "copies made from the same notebook code and the same runs are kept "
                                        "(--force redoes them). Figures go to --figures. Run `reproduce` first.")
     p_les.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="the runs' profile (default: quick)")
-    p_les.add_argument("--glue-dir", type=Path, default=os.environ.get("GLUE_DIR"),
+    p_les.add_argument("--glue-dir", type=Path, default=None,
                        help="a GLUE directory in the TSV layout (default: $GLUE_DIR; without either, the hub)")
     p_les.add_argument("--runs", type=Path, default=Path("runs"), help="the runs folder (default: ./runs)")
     p_les.add_argument("--results", type=Path, default=Path("results"), help="the results folder (default: ./results)")
@@ -165,13 +168,13 @@ def main(argv=None) -> int:
         return summary(args)
     profile = _profile(args)
 
-    start = time.perf_counter()
+    start, glue_dir = time.perf_counter(), resolve_glue_dir(args.glue_dir)
     if args.command == "train":
-        pipeline.RUNNERS[args.stage](profile, args.glue_dir, args.runs)
+        pipeline.run_stage(args.stage, profile, glue_dir, args.runs)
         print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")
     if args.command == "ablate":
         from .reporting.ablation import ablate
-        out = ablate(profile, args.glue_dir, args.runs, args.results, args.seeds, args.cells)
+        out = ablate(profile, glue_dir, args.runs, args.results, args.seeds, args.cells)
         print(out.read_text())
         print(f"ablation ({profile.name}) finished in {time.perf_counter() - start:.0f} s; table in {out}")
         return 0
@@ -193,8 +196,10 @@ def main(argv=None) -> int:
         return 0
     if args.command == "reproduce":
         from .reporting.reproduce import reproduce
-        out = reproduce(profile, args.glue_dir, args.runs, args.results, args.seeds)
+        out = reproduce(profile, glue_dir, args.runs, args.results, args.seeds)
         print(f"reproduction ({profile.name}) finished in {time.perf_counter() - start:.0f} s; results in {out}")
+        print(results.stage_summary(pd.read_csv(out / "scores.csv")).round(2).to_string())  # the tables it wrote
+        return 0
     table = results.scores_table(args.runs / profile.name)
     table = table[table.task.isin(profile.tasks)]
     if table.empty:
@@ -207,14 +212,15 @@ def main(argv=None) -> int:
 def lessons(args) -> int:
     """The `lessons` command: reporting.lessons.execute_lessons with the command line's folders."""
     from .reporting.lessons import execute_lessons
-    if args.glue_dir:  # the kernels read it from the environment
-        os.environ["GLUE_DIR"] = str(args.glue_dir.resolve())
+    glue_dir = resolve_glue_dir(args.glue_dir)
+    if glue_dir:  # the kernels read it from the environment
+        os.environ["GLUE_DIR"] = str(glue_dir)
     sources = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
     missing = [str(s) for s in sources if not s.is_file()]
     if missing or not sources:
         raise FileNotFoundError(f"no notebook {', '.join(missing) or 'in notebooks/'}: run this from the kit's root")
     written = execute_lessons(get_profile(args.profile), sources, args.out, args.runs, args.results, args.figures,
-                              args.glue_dir, args.force)
+                              glue_dir, args.force)
     kept = len(sources) - len(written)
     print(f"lessons ({args.profile}): {len(written)} executed, {kept} already current, in {args.out}")
     return 0

@@ -10,7 +10,7 @@
 JupyterLab runs from this environment with its own settings, workspace and config folders, on 127.0.0.1 and a
 free port, with a token of the test's. GLUE_DIR reaches it relative to the repository, as the README's
 `export GLUE_DIR=../shared/glue` gives it, and notebook 07's copy does not set glue_dir: the kernel resolves
-GLUE_DIR itself (glue_stats.resolve_glue_dir).
+GLUE_DIR itself (glue.data.resolve_glue_dir).
 
 Needs Debian's chromium and chromium-driver (`apt-get install -y chromium chromium-driver`; .ci/run installs
 them): without them the test is skipped, except in CI (CI set), where that is a failure. With

@@ -1,5 +1,6 @@
 """Faults get one clear line and lose nothing: a run killed while it saves its checkpoint, an unreadable
-checkpoint, a bad `--set` value, and the command line's one-line errors (tiny profile, seconds)."""
+checkpoint, a bad `--set` value, the command line's one-line errors, and two processes on one run folder (tiny
+profile, seconds)."""
 
 import json
 import os
@@ -12,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from mtdnn_lite.__main__ import cli
-from mtdnn_lite.experiments import checkpoints, pipeline
+from mtdnn_lite.experiments import checkpoints, locks, pipeline
 from mtdnn_lite.experiments import train as train_module
 from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.experiments.runs import read_json
-from mtdnn_lite.views.glue_stats import resolve_glue_dir
+from mtdnn_lite.glue.data import resolve_glue_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {"tasks": ["MRPC", "STS-B"], "max_train": 48, "max_eval": 32, "epochs_mtl": 3}
@@ -209,3 +210,30 @@ def test_a_relative_glue_dir_is_read_from_where_it_was_set(glue_dir, tmp_path, m
         resolve_glue_dir()
     monkeypatch.delenv("GLUE_DIR")
     assert resolve_glue_dir() is None  # the hub: no machine's folder is guessed
+
+
+def test_two_processes_on_one_run_folder_take_turns(glue_dir, tmp_path):
+    """Two `train --stage mtl` on one runs folder (a notebook training while `reproduce` runs): the second says in
+    one line which process holds the run and waits for it, then reuses the finished run; no traceback."""
+    command = [sys.executable, "-m", "mtdnn_lite", "train", "--stage", "mtl", "--profile", "tiny", "--tasks", "RTE",
+               "--glue-dir", str(glue_dir), "--runs", str(tmp_path / "runs"), "--set", "epochs_mtl=20"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = tmp_path / "runs" / "tiny" / "mtl"
+    with open(tmp_path / "first.log", "w") as log:
+        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 300
+            while not (run / locks.HOLDER).is_file():  # until the first holds the run
+                assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()
+                time.sleep(0.1)
+            second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        finally:
+            first.wait(timeout=600)
+    first_log = (tmp_path / "first.log").read_text()
+    assert first.returncode == 0 and second.returncode == 0, first_log + second.stderr
+    waiting = [line for line in second.stderr.splitlines() if "is held by" in line]
+    assert len(waiting) == 1 and waiting[0].startswith(f"{run} is held by pid {first.pid} on host "), second.stderr
+    assert waiting[0].endswith(": waiting for it to finish")
+    assert "Traceback" not in first_log + second.stderr
+    assert "mtl epoch" in first_log and "mtl epoch" not in second.stderr  # the second trained nothing: it reused
+    assert read_json(run / "done.json")["epochs"] == 20 and not (run / locks.HOLDER).exists()

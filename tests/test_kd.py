@@ -138,11 +138,11 @@ def kd_runs(profile, glue_dir, tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kd, "distillation_loss", counted)
-        pipeline.run_soft_targets(profile, glue_dir, root)
+        pipeline.run_stage("soft_targets", profile, glue_dir, root)
         assert not distilled, "teachers train on hard targets only"
-        pipeline.run_student(profile, glue_dir, root)
+        pipeline.run_stage("student", profile, glue_dir, root)
         student = list(distilled)
-        pipeline.run_student_refine(profile, glue_dir, root)
+        pipeline.run_stage("student_refine", profile, glue_dir, root)
     return root, {"student": student, "student_refine": distilled[len(student):]}
 
 
@@ -237,7 +237,7 @@ def test_kd_settings_leave_the_other_stages_runs_unchanged(profile):
 
 def test_teacher_dropouts_need_one_value_per_teacher(profile, glue_dir, tmp_path):
     with pytest.raises(ValueError, match=r"teacher_dropouts has 1 values, expected one per teacher \(teachers=2\)"):
-        pipeline.run_teacher(profile.override(teacher_dropouts=(0.2,)), glue_dir, tmp_path)
+        pipeline.run_teacher(profile.override(teacher_dropouts=(0.2,)), glue_dir, tmp_path, mtl=tmp_path / "mtl")
 
 
 def test_a_teacher_can_have_its_own_task_dropout(kd_runs):

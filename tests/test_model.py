@@ -1,10 +1,15 @@
-"""MTDNN: routing each batch to its task's head, training through the shared encoder, save and load."""
+"""MTDNN: routing each batch to its task's head, its loss (hard, or hard + soft), training through the shared
+encoder, save and load; loading a pretrained encoder quietly."""
 
 import json
+import re
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
+from transformers import BertConfig, BertModel
 
+from mtdnn_lite.core import kd
 from mtdnn_lite.core.encoder import load_encoder
 from mtdnn_lite.core.model import MTDNN
 from mtdnn_lite.glue.tasks import GLUE_TASKS, TASKS, TaskType
@@ -100,3 +105,44 @@ def test_save_load_round_trip_is_exact(tmp_path, san):
 def test_load_needs_both_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json and model.safetensors"):
         MTDNN.load(tmp_path)
+
+
+def test_the_model_takes_the_distillation_loss_where_a_batch_carries_soft_targets(model):
+    """MTDNN.loss: the head's own loss on a batch without soft targets; kd.distillation_loss with the α and T
+    given where the batch has them; and the same through forward (what the training loop calls)."""
+    model.eval()  # no dropout: the same output on every call
+    for task in ("RTE", "QNLI", "CoLA"):
+        batch = random_batch(task)
+        head = model.head(task)
+        with torch.no_grad():
+            assert torch.equal(model.loss(batch), head.loss(model(batch), batch))
+            soft = batch | {"soft_targets": torch.softmax(torch.randn(B, TASKS[task].num_labels), -1)}
+            expected = kd.distillation_loss(head, model(soft), soft, 0.3, 2.0)
+            assert torch.equal(model.loss(soft, kd_weight=0.3, kd_temperature=2.0), expected), task
+            assert torch.equal(model(soft, return_loss=True, kd_weight=0.3, kd_temperature=2.0), expected), task
+            assert not torch.equal(expected, head.loss(model(soft), soft)), task
+
+
+def test_loading_a_pretrained_encoder_prints_only_what_is_missing(tmp_path, capfd):
+    """A checkpoint with a pooler (as MiniLM's has; MT-DNN builds none) loads without transformers' load report;
+    one that lacks a weight the encoder needs says so in one line."""
+    config = BertConfig(vocab_size=100, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16)
+    BertModel(config).save_pretrained(tmp_path / "with_pooler")  # add_pooling_layer defaults to True
+    BertModel(config, add_pooling_layer=False).save_pretrained(tmp_path / "incomplete")
+    weights = tmp_path / "incomplete" / "model.safetensors"
+    kept = {k: v for k, v in load_file(weights).items() if "layer.0." not in k or "LayerNorm" not in k}
+    save_file(kept, weights, metadata={"format": "pt"})
+
+    def printed() -> list[str]:
+        """What loading wrote, less the progress bar ("Loading weights: 100%|…|")."""
+        out, err = capfd.readouterr()
+        return [line for line in re.split(r"[\r\n]", out + err) if line.strip() and "Loading weights" not in line]
+
+    printed()
+    assert not [name for name, _ in load_encoder(str(tmp_path / "with_pooler")).named_parameters() if "pooler" in name]
+    assert printed() == []
+    load_encoder(str(tmp_path / "incomplete"))
+    [line] = printed()
+    assert line.startswith(f"warning: encoder {tmp_path / 'incomplete'}: 4 weight(s) missing from its checkpoint, "
+                           "randomly initialised: encoder.layer.0.attention.output.LayerNorm.bias"), line

@@ -26,7 +26,7 @@ def profile():
 def stages(profile, glue_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     pipeline.run_st(profile, glue_dir, root)
-    pipeline.run_refine(profile, glue_dir, root)  # runs mtl first
+    pipeline.run_stage("refine", profile, glue_dir, root)  # runs mtl first
     return root
 
 

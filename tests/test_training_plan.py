@@ -36,7 +36,7 @@ def test_finished_runs_are_not_planned_and_their_speed_is_used(profile, glue_dir
     assert plan.speed_source.startswith("measured over the finished runs") and plan.examples_per_second > 0
     changed = profile.override(epochs_mtl=1)  # other settings: the mtl run is not theirs
     assert training_plan.plan_training(tmp_path, changed, ["refine"], glue_dir).stages() == ["mtl", "refine"]
-    pipeline.run_refine(profile, glue_dir, tmp_path)
+    pipeline.run_stage("refine", profile, glue_dir, tmp_path)
     done = training_plan.plan_training(tmp_path, profile, ["refine"], glue_dir)
     assert done.runs == [] and not training_plan.require_runs(done, False)
     assert done.summary() == "every run needed is finished (profile tiny)"

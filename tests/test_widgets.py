@@ -31,8 +31,7 @@ def runs(profile, glue_dir, tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny model gains nothing from threads, and loses much on a busy CPU
     try:
-        pipeline.run_refine(profile, glue_dir, root)
-        pipeline.run_student_refine(profile, glue_dir, root)  # teachers, soft targets and the student first
+        pipeline.run_stages(["refine", "student_refine"], profile, glue_dir, root)  # and all they need, each once
     finally:
         torch.set_num_threads(threads)
     # Tiny models often predict one class everywhere, so they never disagree: flip MT-DNN-KD's prediction on

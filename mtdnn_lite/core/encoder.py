@@ -7,12 +7,19 @@ Any Hugging Face encoder serves as the shared layers. Three ways to name one:
   no hub is needed;
 - ``"tiny"``: a tiny randomly initialised BERT that shares MiniLM's tokenizer, for tests and CI;
 - any hub name or local path (``"bert-base-uncased"``, the MT-DNN paper's choice), where a hub is reachable.
+
+Loading is quiet: transformers' load report (a table of the checkpoint's keys the model does not use, such as
+the pooler MiniLM's checkpoint has and MT-DNN does not build) is held back; a weight the model needs and the
+checkpoint lacks is reported, in one line on stderr.
 """
 
+import functools
+import sys
 from pathlib import Path
 
 import torch
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
 
 DEFAULT_ENCODER = "minilm"
 
@@ -33,8 +40,10 @@ def minilm_path() -> Path:
     return path
 
 
+@functools.cache
 def load_tokenizer(name: str = DEFAULT_ENCODER) -> PreTrainedTokenizerBase:
-    """The tokenizer of encoder `name` ("tiny" shares MiniLM's uncased WordPiece vocabulary)."""
+    """The tokenizer of encoder `name` ("tiny" shares MiniLM's uncased WordPiece vocabulary), read once per
+    process (every stage and run of a reproduction asks for it)."""
     source = minilm_path() if name in ("minilm", "tiny") else name
     return AutoTokenizer.from_pretrained(str(source))
 
@@ -45,8 +54,18 @@ def load_encoder(name: str = DEFAULT_ENCODER, seed: int = 0) -> PreTrainedModel:
         vocab_size = load_tokenizer("tiny").vocab_size
         torch.manual_seed(seed)
         return BertModel(BertConfig(vocab_size=vocab_size, **TINY_CONFIG), add_pooling_layer=False)
-    source = minilm_path() if name == "minilm" else name
+    source = str(minilm_path() if name == "minilm" else name)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # no load report: what matters in it is checked below
     try:
-        return AutoModel.from_pretrained(str(source), add_pooling_layer=False)
-    except TypeError:  # encoders without a pooler take no such argument
-        return AutoModel.from_pretrained(str(source))
+        try:
+            model, info = AutoModel.from_pretrained(source, add_pooling_layer=False, output_loading_info=True)
+        except TypeError:  # encoders without a pooler take no such argument
+            model, info = AutoModel.from_pretrained(source, output_loading_info=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    missing = sorted(info["missing_keys"])  # unexpected keys (a pooler, a pretraining head) MT-DNN does not use
+    if missing:
+        print(f"warning: encoder {name}: {len(missing)} weight(s) missing from its checkpoint, randomly initialised: "
+              f"{', '.join(missing[:5])}{', …' if len(missing) > 5 else ''}", file=sys.stderr, flush=True)
+    return model

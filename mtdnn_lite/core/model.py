@@ -1,4 +1,5 @@
-"""MT-DNN: the shared encoder and one output layer per task (MT-DNN section 3, Figure 1); save and load."""
+"""MT-DNN: the shared encoder and one output layer per task (MT-DNN section 3, Figure 1), its training loss
+(hard, or hard + soft where a batch carries a teacher ensemble's soft targets: MT-DNN-KD); save and load."""
 
 import json
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from torch import Tensor, nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 
 from ..glue.tasks import get_task
+from . import kd
 from .heads import build_head
 
 WEIGHTS = "model.safetensors"
@@ -46,14 +48,31 @@ class MTDNN(nn.Module):
         return self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                             token_type_ids=batch["token_type_ids"]).last_hidden_state
 
-    def forward(self, batch: dict) -> Tensor:
+    def forward(self, batch: dict, return_loss: bool = False, kd_weight: float = 0.5,
+                kd_temperature: float = 1.0) -> Tensor:
         """The output of the head of batch["task"]: logits, log P_r (SAN), the relevance logit (ranking) or the
-        score (similarity); its head's log_probabilities and probabilities read it (see heads.py)."""
+        score (similarity); its head's log_probabilities and probabilities read it (see heads.py).
+
+        With `return_loss`, the training loss on the batch instead (`loss`, with α = `kd_weight` and
+        T = `kd_temperature`): the training loop asks for it here, the call through which a DDP-wrapped model
+        averages the processes' gradients."""
+        if return_loss:
+            return self.loss(batch, kd_weight, kd_temperature)
         head = self.head(batch["task"])
         return head(self.encode(batch), batch["attention_mask"], batch["token_type_ids"])
 
-    def loss(self, batch: dict) -> Tensor:
-        return self.head(batch["task"]).loss(self(batch), batch)
+    def loss(self, batch: dict, kd_weight: float = 0.5, kd_temperature: float = 1.0) -> Tensor:
+        """L(Θ) on the batch b_t of task t (Algorithm 1, step 3):
+
+            L = L_hard                                      the task's own loss (heads.py)
+            L = (1 − α) · L_hard + α · T² · CE(Q_T, P_T)      where b_t carries soft targets Q (MT-DNN-KD: kd.py)
+
+        with α = `kd_weight`, T = `kd_temperature` (the paper's: α = 0.5, T = 1).
+        """
+        head, output = self.head(batch["task"]), self(batch)
+        if "soft_targets" in batch:  # a task with a teacher ensemble, in the student's stages
+            return kd.distillation_loss(head, output, batch, kd_weight, kd_temperature)
+        return head.loss(output, batch)  # L_hard
 
     def probabilities(self, batch: dict) -> Tensor:
         """Class probabilities Float[B,C] of the batch (for a regression, the score Float[B])."""

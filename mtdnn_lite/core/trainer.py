@@ -1,9 +1,11 @@
 """The training loop, one for every stage (single-task, multi-task, refine, teachers, student): a model, each
 task's training rows and the optimisation settings in; the trained model and its per-epoch history out.
 
-Each step trains on one task's mini-batch, in the order the sampler gives (MT-DNN, Algorithm 1):
-loss on the batch (MT-DNN-KD's distillation loss, kd.py, where the batch carries soft targets),
-gradient, global-norm clipping at 1.0, an Adamax step and the learning-rate schedule (see optim.py).
+Each step trains on one task's mini-batch, in the order the sampler gives (MT-DNN, Algorithm 1): the model's
+loss on the batch (MTDNN.loss: the task's own loss, or MT-DNN-KD's hard + soft loss where the batch carries
+soft targets), gradient, global-norm clipping at 1.0, an optimiser step and the learning-rate schedule
+(optim.py). A step reads three files: this loop, the model (model.py) and its heads (heads.py); a batch with
+soft targets, kd.py's loss too.
 
 The loop knows nothing of run folders. `train` calls `after_epoch` after every epoch (experiments/train.py
 scores the dev splits there, writes a checkpoint and the metrics), and `resume`, once before the first epoch,
@@ -37,7 +39,7 @@ from accelerate.utils import parse_flag_from_env, set_seed
 from tqdm.auto import tqdm
 
 from ..glue.features import collate
-from . import kd, progress
+from . import progress
 from .model import MTDNN
 from .optim import build_optimizer, linear_warmup_decay
 from .sampler import epoch_plan, pack_batches
@@ -64,7 +66,7 @@ class TrainSettings:
     seed: int  # the model's initialisation, the batches and their order
     sampling: str  # sampler.SAMPLING
     temperature: float  # of sampling="temperature"
-    kd_weight: float  # α of the distillation loss, on batches with soft targets
+    kd_weight: float  # α of the distillation loss, on batches with soft targets (MTDNN.loss)
     kd_temperature: float  # T of the distillation loss
     mixed_precision: str  # accelerate's: "no", "bf16" or "fp16"
 
@@ -158,7 +160,6 @@ def train_epoch(model, optimizer, scheduler, accelerator, plan, collated, settin
     """One pass over the epoch's `plan` (this process's share of it); returns mean loss per task and throughput,
     over every process's steps."""
     model.train()
-    unwrapped = accelerator.unwrap_model(model)
     share = process_share(plan, accelerator.process_index, accelerator.num_processes)
     losses = torch.zeros(len(share), device=accelerator.device)
     examples, start = 0, time.perf_counter()
@@ -166,10 +167,8 @@ def train_epoch(model, optimizer, scheduler, accelerator, plan, collated, settin
     for step, (index, weight) in enumerate(bar):
         task, batch_rows = plan[index]
         batch = collated[task][batch_rows[0]]
-        with accelerator.autocast():
-            head, output = unwrapped.head(task), model(batch)
-            loss = (kd.distillation_loss(head, output, batch, settings.kd_weight, settings.kd_temperature)
-                    if "soft_targets" in batch else head.loss(output, batch))
+        with accelerator.autocast():  # L(Θ) on b_t, hard or hard + soft: MTDNN.loss
+            loss = model(batch, return_loss=True, kd_weight=settings.kd_weight, kd_temperature=settings.kd_temperature)
         accelerator.backward(loss * weight)  # weight 1.0 (one process) leaves the gradient exactly as it is
         accelerator.clip_grad_norm_(model.parameters(), settings.clip)
         optimizer.step()

@@ -1,4 +1,4 @@
-"""The stages of the MT-DNN and MT-DNN-KD papers, wired together on the run artefacts.
+"""The stages of the MT-DNN and MT-DNN-KD papers, wired together on the run artefacts: one table, `STAGE_TABLE`.
 
 - ``st``: the single-task baseline (the paper's BERT rows): the pretrained encoder fine-tuned on each
   task alone, one run per task.
@@ -12,12 +12,18 @@
   distillation loss (kd.py) on the tasks with soft targets.
 - ``student_refine``: the student fine-tuned once more on each task, soft targets kept.
 
-Runs live in ``<root>/<profile>/<stage>/<task>`` (``<root>/<profile>/mtl`` and ``…/student`` for the
-multi-task runs, ``…/teacher/<task>/<k>`` for the k-th teacher). A run whose artefacts exist for the same
-settings is reused; a later stage names the run it starts from in its own settings, so changing the
-``mtl`` settings also reruns ``refine``, the teachers and what follows them.
+The table gives each stage's runner, what its models start from and the stages it needs; the order of the
+stages, the plan of what is left to train (training_plan.py) and the order of the reports (reporting/) come
+from it. A runner takes the results of the stages it needs; `run_stages` runs stages after what they need,
+each stage once, and `run_stage` one stage so (``python -m mtdnn_lite train --stage X``).
+
+Where the runs live is layout.py's. A run whose artefacts exist for the same settings is reused; a later stage
+names the run it starts from in its own settings, so changing the ``mtl`` settings also reruns ``refine``, the
+teachers and what follows them.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.encoder import load_encoder, load_tokenizer
@@ -26,13 +32,13 @@ from ..core.kd import ensemble_probabilities
 from ..core.model import MTDNN
 from ..core.trainer import processes
 from ..glue.tasks import get_task
+from .layout import run_dir, teacher_dir, teacher_profile, teacher_tasks
+from .locks import holding
 from .profiles import DataSettings, Profile
-from .runs import is_done, is_finished, read_json
+from .runs import is_done, read_json
 from .soft_targets import score_ensemble, with_soft_targets, write_soft_targets
 from .taskdata import TaskData, prepare_task
 from .train import train_run
-
-STAGES = ("st", "mtl", "refine", "teacher", "soft_targets", "student", "student_refine")
 
 KD_SETTINGS = ("teachers", "teacher_dropouts", "kd_weight", "kd_temperature")
 """Profile fields that only the KD stages read; those stages put what decides each run in its settings."""
@@ -60,12 +66,6 @@ def run_config(profile: Profile, stage: str, tasks: list[str], epochs: int, init
             **extra}
 
 
-def run_dir(root, profile: Profile, stage: str, task: str | None = None) -> Path:
-    """``<root>/<profile>/<stage>/<task>`` for a per-task run, ``<root>/<profile>/<stage>`` for ``mtl``."""
-    directory = Path(root) / profile.name / stage
-    return directory / task if task else directory
-
-
 def _data(tasks, profile: Profile, glue_dir, soft_targets: dict[str, Path] | None = None) -> dict[str, TaskData]:
     """Each task's data, drawn with the profile's seed; with a soft-target column where `soft_targets` has one."""
     soft_targets = soft_targets or {}
@@ -80,33 +80,6 @@ def _train(directory: Path, profile: Profile, stage: str, tasks: list[str], epoc
     return directory
 
 
-def student_dir(profile_root, task: str) -> Path:
-    """MT-DNN-KD's run for `task` under a profile's runs folder ``<root>/<profile>``: the student refined on the
-    task where that run is finished, else the student itself (as with epochs_student_refine = 0)."""
-    refined = Path(profile_root) / "student_refine" / task
-    return refined if is_finished(refined) else Path(profile_root) / "student"
-
-
-def teacher_runs(profile_root, task: str) -> list[Path]:
-    """The finished teacher runs of `task` under a profile's runs folder: ``<root>/<profile>/teacher/<task>/<k>``,
-    in the order k = 1 … K."""
-    folder = Path(profile_root) / "teacher" / task
-    found = [p for p in folder.iterdir() if p.name.isdigit() and is_finished(p)] if folder.is_dir() else []
-    return sorted(found, key=lambda p: int(p.name))
-
-
-def teacher_tasks(profile: Profile) -> list[str]:
-    """The profile's tasks that MT-DNN-KD distils from teachers (MNLI, QQP, QNLI, RTE among them)."""
-    return [t for t in profile.tasks if get_task(t).has_teacher]
-
-
-def teachers_by_task(root, profile: Profile) -> dict[str, list[Path]]:
-    """{task: its finished teacher runs ``<root>/<profile>/teacher/<task>/<k>``, k = 1 … K (`teacher_runs`)},
-    for the profile's teacher tasks that have any."""
-    runs = {task: teacher_runs(Path(root) / profile.name, task) for task in teacher_tasks(profile)}
-    return {task: found for task, found in runs.items() if found}
-
-
 def new_model(profile: Profile, tasks: list[str]) -> MTDNN:
     """A fresh MT-DNN for `tasks`: the profile's pretrained encoder (random init from its seed for "tiny"),
     new heads of the profile's kind (SAN or not, readout)."""
@@ -117,7 +90,7 @@ def _hash(run: Path) -> str:
     return read_json(run / "done.json")["config_hash"]
 
 
-def run_st(profile: Profile, glue_dir, root="runs") -> list[Path]:
+def run_st(profile: Profile, glue_dir, root) -> list[Path]:
     """The single-task baseline: the pretrained encoder fine-tuned on each task alone."""
     return [_train(run_dir(root, profile, "st", task), profile, "st", [task], profile.epochs_st,
                    f"encoder:{profile.encoder}",
@@ -131,7 +104,7 @@ def multitask(profile: Profile) -> Profile:
     return profile.override(lr=profile.lr_mtl) if profile.lr_mtl is not None else profile
 
 
-def run_mtl(profile: Profile, glue_dir, root="runs") -> Path:
+def run_mtl(profile: Profile, glue_dir, root) -> Path:
     """MT-DNN's multi-task learning (Algorithm 1) from the pretrained encoder."""
     tasks = list(profile.tasks)
     return _train(run_dir(root, profile, "mtl"), multitask(profile), "mtl", tasks, profile.epochs_mtl,
@@ -140,9 +113,8 @@ def run_mtl(profile: Profile, glue_dir, root="runs") -> Path:
                   _data(tasks, profile, glue_dir))
 
 
-def run_refine(profile: Profile, glue_dir, root="runs") -> list[Path]:
-    """The paper's MT-DNN: the MTL model fine-tuned once more on each task (runs ``mtl`` first if needed)."""
-    mtl = run_mtl(profile, glue_dir, root)
+def run_refine(profile: Profile, glue_dir, root, mtl: Path) -> list[Path]:
+    """The paper's MT-DNN: the MTL model of run `mtl` fine-tuned once more on each task."""
     return [_train(run_dir(root, profile, "refine", task), profile, "refine", [task], profile.epochs_refine,
                    f"mtl:{_hash(mtl)}", lambda: MTDNN.load(mtl / "model"), _data([task], profile, glue_dir))
             for task in profile.tasks]
@@ -155,29 +127,28 @@ def teacher_model(mtl: Path, task: str, dropout: float) -> MTDNN:
     return model
 
 
-def run_teacher(profile: Profile, glue_dir, root="runs") -> dict[str, list[Path]]:
-    """MT-DNN-KD's teachers, K = `profile.teachers` per task with a teacher, each the MTL model fine-tuned on
-    the task with training seed seed + k (the data stay those of the profile's data_seed: a teacher never
-    sees the dev-proxy); and each task's ensemble scored in ``<root>/<profile>/ensemble/<task>``."""
+def run_teacher(profile: Profile, glue_dir, root, mtl: Path) -> dict[str, list[Path]]:
+    """MT-DNN-KD's teachers, K = `profile.teachers` per task with a teacher, each the MTL model of run `mtl`
+    fine-tuned on the task with its own training seed (layout.teacher_profile); and each task's ensemble scored
+    in ``<root>/<profile>/ensemble/<task>``."""
     dropouts = profile.teacher_dropouts
     if dropouts is not None and len(dropouts) != profile.teachers:
         raise ValueError(f"profile {profile.name!r}: teacher_dropouts has {len(dropouts)} values, expected one "
                          f"per teacher (teachers={profile.teachers})")
-    mtl = run_mtl(profile, glue_dir, root)
     runs = {}
     for task in teacher_tasks(profile):
         runs[task] = []
         for k in range(1, profile.teachers + 1):
             dropout = dropouts[k - 1] if dropouts else get_task(task).dropout
             runs[task].append(_train(
-                run_dir(root, profile, "teacher", task) / str(k), profile.override(seed=profile.seed + k),
+                teacher_dir(root, profile, task, k), teacher_profile(profile, k),
                 "teacher", [task], profile.epochs_teacher, f"mtl:{_hash(mtl)}",
                 lambda task=task, dropout=dropout: teacher_model(mtl, task, dropout),
                 _data([task], profile, glue_dir), teacher=k, dropout=dropout))
         directory = run_dir(root, profile, "ensemble", task)
         config = {"stage": "ensemble", "tasks": [task], "profile": profile.name, "encoder": profile.encoder,
                   "teachers": _members(runs[task], root)}
-        with processes().main_process_first():
+        with processes().main_process_first(), holding(directory):
             if not is_done(directory, config):
                 score_ensemble(directory, config, runs[task], task_data(task, profile, glue_dir))
     return runs
@@ -187,17 +158,17 @@ def _members(teachers: list[Path], root) -> list[dict]:
     return [{"run": str(t.relative_to(root)), "config_hash": _hash(t)} for t in teachers]
 
 
-def run_soft_targets(profile: Profile, glue_dir, root="runs") -> dict[str, Path]:
-    """The teacher ensemble's class probabilities Q for every training example of each task with a teacher,
-    computed once (runs ``teacher`` first if needed); {task: the folder holding them}."""
+def run_soft_targets(profile: Profile, glue_dir, root, teacher: dict[str, list[Path]]) -> dict[str, Path]:
+    """The class probabilities Q of the ensemble of the `teacher` runs for every training example of each task
+    with a teacher, computed once; {task: the folder holding them}."""
     state, pad = processes(), load_tokenizer(profile.encoder).pad_token_id
     folders = {}
-    for task, teachers in run_teacher(profile, glue_dir, root).items():
+    for task, teachers in teacher.items():
         data = task_data(task, profile, glue_dir)
         folders[task] = directory = run_dir(root, profile, "soft_targets", task)
         config = {"stage": "soft_targets", "task": task, "split": "train",
                   "fingerprint": data.info["train"]["fingerprint"], "teachers": _members(teachers, root)}
-        with state.main_process_first():
+        with state.main_process_first(), holding(directory):
             if not is_done(directory, config):
                 members = [predict(MTDNN.load(t / "model").to(state.device), task, data.train, pad,
                                    mixed_precision=profile.mixed_precision) for t in teachers]
@@ -213,10 +184,9 @@ def _kd_settings(profile: Profile, soft_targets: dict[str, Path]) -> dict:
             "soft_targets": {task: _hash(folder) for task, folder in soft_targets.items()}}
 
 
-def run_student(profile: Profile, glue_dir, root="runs") -> Path:
+def run_student(profile: Profile, glue_dir, root, soft_targets: dict[str, Path]) -> Path:
     """MT-DNN-KD: a model of MT-DNN's architecture and initialisation trained with Algorithm 1 on every task,
-    on hard and soft targets where a task has a teacher (runs ``soft_targets`` first if needed)."""
-    soft_targets = run_soft_targets(profile, glue_dir, root)
+    on hard and soft targets where a task has them (`soft_targets`: {task: its soft-target folder})."""
     tasks = list(profile.tasks)
     return _train(run_dir(root, profile, "student"), multitask(profile), "student", tasks, profile.epochs_student,
                   f"encoder:{profile.encoder}",
@@ -224,13 +194,11 @@ def run_student(profile: Profile, glue_dir, root="runs") -> Path:
                   _data(tasks, profile, glue_dir, soft_targets), **_kd_settings(profile, soft_targets))
 
 
-def run_student_refine(profile: Profile, glue_dir, root="runs") -> list[Path]:
-    """The student fine-tuned once more on each task, soft targets kept (runs ``student`` first if needed);
-    nothing when epochs_student_refine is 0."""
+def run_student_refine(profile: Profile, glue_dir, root, student: Path, soft_targets: dict[str, Path]) -> list[Path]:
+    """The student of run `student` fine-tuned once more on each task, its soft targets kept; nothing when
+    epochs_student_refine is 0 (the student then gives MT-DNN-KD: layout.STANDS_IN)."""
     if not profile.epochs_student_refine:
         return []
-    student = run_student(profile, glue_dir, root)
-    soft_targets = run_soft_targets(profile, glue_dir, root)  # finished by run_student: reused
     runs = []
     for task in profile.tasks:
         own = {task: soft_targets[task]} if task in soft_targets else {}
@@ -241,5 +209,65 @@ def run_student_refine(profile: Profile, glue_dir, root="runs") -> list[Path]:
     return runs
 
 
-RUNNERS = {"st": run_st, "mtl": run_mtl, "refine": run_refine, "teacher": run_teacher,
-           "soft_targets": run_soft_targets, "student": run_student, "student_refine": run_student_refine}
+# --- the stage table ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the papers' procedure."""
+    name: str  # its run folder, ``<root>/<profile>/<name>``
+    run: Callable  # run(profile, glue_dir, root, **{each stage it needs: that stage's result}) → its result
+    starts_from: str  # what its models start from (their settings' init), or what it reads
+    needs: tuple[str, ...]  # the stages whose results it takes, all before it in the table
+    scored_as: tuple[str, ...]  # the stages its runs' dev scores are reported under (teacher: its ensemble too)
+
+
+STAGE_TABLE = (
+    Stage("st", run_st, "the pretrained encoder", (), ("st",)),
+    Stage("mtl", run_mtl, "the pretrained encoder", (), ("mtl",)),
+    Stage("refine", run_refine, "the mtl model", ("mtl",), ("refine",)),
+    Stage("teacher", run_teacher, "the mtl model", ("mtl",), ("teacher", "ensemble")),
+    Stage("soft_targets", run_soft_targets, "the teachers' predictions", ("teacher",), ()),
+    Stage("student", run_student, "the pretrained encoder", ("soft_targets",), ("student",)),
+    Stage("student_refine", run_student_refine, "the student", ("student", "soft_targets"), ("student_refine",)),
+)
+"""The stages in the order they run: st → mtl → refine → teacher (+ ensemble) → soft_targets → student →
+student_refine."""
+
+STAGES = tuple(s.name for s in STAGE_TABLE)
+
+SCORED_STAGES = tuple(name for s in STAGE_TABLE for name in s.scored_as)
+"""The stages that runs' dev scores carry, in the table's order: the order of every report."""
+
+
+def stage(name: str) -> Stage:
+    """The row of stage `name`."""
+    found = next((s for s in STAGE_TABLE if s.name == name), None)
+    if found is None:
+        raise ValueError(f"unknown stage {name!r}; expected one of {', '.join(STAGES)}")
+    return found
+
+
+def required(stages) -> list[str]:
+    """`stages` and every stage they need, directly or through another, in the table's order."""
+    wanted, todo = set(), list(stages)
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(stage(name).needs)
+    return [name for name in STAGES if name in wanted]
+
+
+def run_stages(stages, profile: Profile, glue_dir, root="runs") -> dict:
+    """Run `stages` and the stages they need (`required`), each once, in the table's order, each runner given the
+    results of the stages it needs: finished runs are reused, interrupted ones resume. {stage: its result}."""
+    results = {}
+    for name in required(stages):
+        row = stage(name)
+        results[name] = row.run(profile, glue_dir, root, **{need: results[need] for need in row.needs})
+    return results
+
+
+def run_stage(name: str, profile: Profile, glue_dir, root="runs"):
+    """Run stage `name` after the stages it needs (`run_stages`); its result."""
+    return run_stages([name], profile, glue_dir, root)[name]

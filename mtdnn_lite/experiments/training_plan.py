@@ -2,7 +2,7 @@
 
 A notebook that needs runs asks before it trains them (notebooks 06 and 07: `train_missing`), because on the
 quick profile that means hours. `plan_training` lists the runs of the stages asked for, and of the stages
-they start from, that have no finished run of the profile's settings, and estimates the time as
+they need, that have no finished run of the profile's settings, and estimates the time as
 
     examples to train (each run: its epochs × the training rows it draws per task) ÷ examples per second,
 
@@ -18,10 +18,11 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..glue.data import OFFICIAL_ROWS
+from ..glue.data import OFFICIAL_ROWS, resolve_glue_dir
 from ..glue.glue_files import split_files, task_dir
 from ..glue.tasks import get_task
-from .pipeline import STAGES, multitask, run_config, run_dir
+from .layout import run_dir, teacher_dir, teacher_profile, teacher_tasks
+from .pipeline import multitask, required, run_config, stage
 from .profiles import Profile
 from .runs import read_json
 
@@ -29,11 +30,6 @@ REFERENCE_SPEED = {"minilm": 31.0, "tiny": 600.0}
 """Training examples per second by encoder, on this project's 2-core CPU: minilm over the whole quick
 reproduction (157,080 training examples in 5,058 s of training steps, results/quick/stage_times.md), tiny over
 a tiny-profile multi-task run. A GPU is much faster."""
-
-STARTS_FROM = {"st": (), "mtl": (), "refine": ("mtl",), "teacher": ("mtl",), "soft_targets": ("teacher",),
-               "student": ("soft_targets",), "student_refine": ("student",)}
-"""The stages each stage needs finished first (pipeline.py)."""
-
 
 class MissingRuns(RuntimeError):
     """A notebook needs runs that are not there, and was not asked to train them."""
@@ -87,7 +83,7 @@ def duration(seconds: float) -> str:
 def train_rows(task: str, profile: Profile, glue_dir) -> int:
     """The training rows a run of `task` draws: max_train, or all the rows of the GLUE directory's train.tsv
     (GLUE's official count when reading the hub), whichever is fewer."""
-    spec = get_task(task)
+    spec, glue_dir = get_task(task), resolve_glue_dir(glue_dir)
     if glue_dir is None:
         rows = OFFICIAL_ROWS[spec.name]["train"]
     else:
@@ -109,7 +105,6 @@ def expected_runs(root, profile: Profile, stage: str) -> list[tuple[Path, dict |
     """(run folder, its settings or None where only done.json counts, tasks trained, epochs) of every run of
     `stage` for `profile`."""
     tasks = list(profile.tasks)
-    teacher_tasks = [t for t in tasks if get_task(t).has_teacher]
     per_task = {"st": profile.epochs_st, "refine": profile.epochs_refine,
                 "student_refine": profile.epochs_student_refine}
     if stage in per_task:
@@ -120,12 +115,12 @@ def expected_runs(root, profile: Profile, stage: str) -> list[tuple[Path, dict |
         return [(run_dir(root, profile, stage), run_config(multitask(profile), stage, tasks, epochs, ""), tasks,
                  epochs)]
     if stage == "teacher":
-        return [(run_dir(root, profile, stage, t) / str(k),
-                 run_config(profile.override(seed=profile.seed + k), stage, [t], profile.epochs_teacher, ""), [t],
-                 profile.epochs_teacher) for t in teacher_tasks for k in range(1, profile.teachers + 1)]
+        return [(teacher_dir(root, profile, t, k),
+                 run_config(teacher_profile(profile, k), stage, [t], profile.epochs_teacher, ""), [t],
+                 profile.epochs_teacher) for t in teacher_tasks(profile) for k in range(1, profile.teachers + 1)]
     if stage == "soft_targets":  # predictions, not training: no examples to train
-        return [(run_dir(root, profile, stage, t), None, [t], 0) for t in teacher_tasks]
-    raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        return [(run_dir(root, profile, stage, t), None, [t], 0) for t in teacher_tasks(profile)]
+    raise ValueError(f"stage {stage!r} has no runs to plan")
 
 
 def measured_speed(root, profile: Profile) -> float | None:
@@ -136,25 +131,19 @@ def measured_speed(root, profile: Profile) -> float | None:
 
 
 def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan:
-    """The runs that `stages` and the stages they start from still need (a stage missing any run makes every
-    stage that starts from it missing too), and the estimated time to train them."""
-    needed, order = set(), list(stages)
-    while order:
-        stage = order.pop()
-        if stage not in needed:
-            needed.add(stage)
-            order.extend(STARTS_FROM[stage])
+    """The runs that `stages` and the stages they need (pipeline.required) still lack (a stage missing any run
+    makes every stage that needs it missing too), and the estimated time to train them."""
     plan, missing_stages = TrainingPlan(profile.name), set()
     rows = {}
-    for stage in (s for s in STAGES if s in needed):
-        stale = any(s in missing_stages for s in STARTS_FROM[stage])
-        for folder, config, tasks, epochs in expected_runs(root, profile, stage):
+    for name in required(stages):
+        stale = any(s in missing_stages for s in stage(name).needs)
+        for folder, config, tasks, epochs in expected_runs(root, profile, name):
             present = (folder / "done.json").is_file() if config is None else finished(folder, config)
             if stale or not present:
-                missing_stages.add(stage)
+                missing_stages.add(name)
                 for t in tasks:
                     rows.setdefault(t, train_rows(t, profile, glue_dir))
-                plan.runs.append((stage, folder, epochs * sum(rows[t] for t in tasks)))
+                plan.runs.append((name, folder, epochs * sum(rows[t] for t in tasks)))
     speed = measured_speed(root, profile)
     if speed:
         plan.examples_per_second = speed

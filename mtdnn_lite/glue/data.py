@@ -1,8 +1,9 @@
 """Loading a GLUE task as a `datasets.DatasetDict`, from a GLUE directory or from the hub.
 
 `load_glue` reads the TSV files of a GLUE directory (argument `glue_dir`, else the environment variable
-GLUE_DIR), or, with neither, the hub's `nyu-mll/glue`. Both give the hub's split names and the same
-explicit `Features` (texts, `label`, `idx`; unlabeled test rows have label -1).
+GLUE_DIR; `resolve_glue_dir` decides, for every caller), or, with neither, the hub's `nyu-mll/glue`. Both
+give the hub's split names and the same explicit `Features` (texts, `label`, `idx`; unlabeled test rows have
+label -1).
 
 Every split says where it came from: its `Dataset.info.description` holds a JSON dict, read with
 `split_info` (task, split, source, file, rows, official_rows, partial, proxy, proxy_of, proxy_seed,
@@ -54,6 +55,29 @@ SPLIT_LABELS = {"train": "train", "validation": "dev", "validation_matched": "de
                 "test": "test", "test_matched": "test-m", "test_mismatched": "test-mm"}
 
 
+def resolve_glue_dir(glue_dir: str | Path | None = None) -> Path | None:
+    """The GLUE directory to read, as an absolute path: `glue_dir` if given, else $GLUE_DIR; None when neither
+    is set (load_glue then reads the hub's nyu-mll/glue).
+
+    A relative `glue_dir` is taken from the working directory, as any path argument is. A relative $GLUE_DIR
+    is taken from the directory it was set in: the shell's, which it exports as $PWD to every process it starts,
+    even one that then changes its own working directory (papermill and Jupyter start a notebook's kernel in
+    the notebook's folder). A directory that does not exist is an error, in one line that says what to do.
+    """
+    if glue_dir:
+        chosen, base, origin = Path(glue_dir), Path.cwd(), "glue_dir"
+    elif os.environ.get("GLUE_DIR"):
+        chosen, base, origin = Path(os.environ["GLUE_DIR"]), Path(os.environ.get("PWD") or Path.cwd()), "GLUE_DIR"
+    else:
+        return None
+    path = (base / chosen).resolve()
+    if not path.is_dir():
+        relative = "" if chosen.is_absolute() else f", relative to {base}"
+        raise FileNotFoundError(f"{origin}={chosen} is not a directory (looked for {path}{relative}): "
+                                "give the absolute path of a GLUE directory in the TSV layout")
+    return path
+
+
 def glue_features(task: Task) -> Features:
     """The columns of every split of `task`: its texts, `label` and `idx`."""
     label = Value("float32") if task.is_regression else ClassLabel(names=list(task.label_names))
@@ -65,14 +89,14 @@ def load_glue(task: str, glue_dir: str | Path | None = None, dev_proxy_size: int
               seed: int = 0) -> DatasetDict:
     """The splits of GLUE task `task` (any spelling `get_task` knows), with their metadata.
 
-    Reads the GLUE directory `glue_dir` (else $GLUE_DIR); with neither, loads `nyu-mll/glue` from the
-    hub. From a directory, only the splits whose files exist are returned, but train.tsv (AX:
+    Reads the GLUE directory `glue_dir` (else $GLUE_DIR: `resolve_glue_dir`); with neither, loads
+    `nyu-mll/glue` from the hub. From a directory, only the splits whose files exist are returned, but train.tsv (AX:
     diagnostic.tsv) must exist. If no labeled dev split is present, `dev_proxy_size` training rows
     chosen with `seed` become `validation_proxy` and leave train (the same rows on every call).
     """
     t = get_task(task)
-    glue_dir = glue_dir or os.environ.get("GLUE_DIR") or None
-    splits = _read_glue_dir(t, Path(glue_dir).resolve()) if glue_dir else _load_hub(t)
+    glue_dir = resolve_glue_dir(glue_dir)
+    splits = _read_glue_dir(t, glue_dir) if glue_dir else _load_hub(t)
     for name, ds in splits.items():
         info = split_info(ds)
         if info["partial"]:

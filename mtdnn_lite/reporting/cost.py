@@ -22,7 +22,8 @@ import torch
 from ..core.encoder import load_tokenizer
 from ..core.evaluation import predict
 from ..core.model import MTDNN
-from ..experiments.pipeline import student_dir, task_data, teachers_by_task
+from ..experiments.layout import student_dir, teachers_by_task
+from ..experiments.pipeline import task_data
 from ..experiments.profiles import Profile
 from ..experiments.runs import environment
 from ..experiments.taskdata import subsample
@@ -79,7 +80,7 @@ def inference_cost(student_run: str | Path, teacher_dirs: Sequence[str | Path], 
 
 def measure_costs(runs, profile: Profile, glue_dir, examples: int = EXAMPLES, repeats: int = 3) -> list[dict]:
     """`inference_cost` of each of the profile's tasks with finished teachers under ``<runs>/<profile>``:
-    MT-DNN-KD's student (pipeline.student_dir) against the task's K teachers (pipeline.teachers_by_task), on
+    MT-DNN-KD's student (layout.student_dir) against the task's K teachers (layout.teachers_by_task), on
     `examples` dev examples of the task's first evaluation split (a sample seeded with profile.data_seed),
     `repeats` timed passes. Each result has the split's name added ("split")."""
     root = Path(runs) / profile.name

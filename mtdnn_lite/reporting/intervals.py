@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from ..experiments.pipeline import student_dir, teacher_runs
-from ..experiments.runs import is_finished, read_predictions
+from ..experiments import layout
+from ..experiments.runs import read_predictions
 from ..glue.metrics import task_metrics, task_score
 from ..glue.tasks import GLUE_TASKS
 
@@ -51,13 +51,13 @@ COMPARISONS = (
 def system_runs(root: Path, system: str, task: str) -> list[Path]:
     """The finished run folders whose scores give `system` on `task` under a profile's runs `root` ([] if none).
 
-    One run, but "mean_teacher": every finished teacher of `task` (pipeline.teacher_runs), their scores averaged.
-    "student_refine" is MT-DNN-KD's run (pipeline.student_dir: the student itself where it was not refined)."""
-    root = Path(root)
+    One run, but "mean_teacher": every finished teacher of `task` (layout.teacher_runs), their scores averaged.
+    A stage's run is layout.system_run's ("student_refine", MT-DNN-KD: the student itself where it was not
+    refined)."""
     if system == "mean_teacher":
-        return teacher_runs(root, task)
-    run = student_dir(root, task) if system == "student_refine" else root / system / task
-    return [run] if is_finished(run) else []
+        return layout.teacher_runs(root, task)
+    run = layout.system_run(root, system, task)
+    return [run] if run else []
 
 
 def split_predictions(run: Path, task: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -2,8 +2,8 @@
 
 - `model_dir`: the saved model of a run folder (``<run>/model``);
 - `final_run`: the finished run of a stage whose model answers a task: the per-task run
-  ``<root>/<profile>/<stage>/<task>``, else the multi-task run ``<root>/<profile>/<stage>``; for MT-DNN-KD
-  (stage student_refine) the run of pipeline.student_dir (student_refine where finished, else the student);
+  ``<root>/<profile>/<stage>/<task>``, else the multi-task run ``<root>/<profile>/<stage>``, else the run of the
+  stage standing in for it (MT-DNN-KD's rule: layout.system_run);
 - `finished_models`: {task: run folder} of the first of several stages with such a run (the models a GLUE
   submission predicts with);
 - `parameter_counts`: the parameters of a saved model, read from its weights file.
@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path
 
-from ..experiments.pipeline import student_dir
+from ..experiments.layout import system_run
 from ..experiments.runs import is_finished
 from ..glue.tasks import GLUE_TASKS
 
@@ -36,11 +36,9 @@ def _has_head(run: Path, task: str) -> bool:
 
 def final_run(profile_root, stage: str, task: str) -> Path | None:
     """The finished run of `stage` under a profile's runs folder whose saved model has `task`'s head, or None:
-    the per-task run ``<stage>/<task>`` before the multi-task run ``<stage>``; for stage student_refine
-    (MT-DNN-KD) the run of pipeline.student_dir."""
-    base = Path(profile_root) / stage
-    candidates = [student_dir(profile_root, task)] if stage == "student_refine" else [base / task, base]
-    return next((run for run in candidates if _has_head(run, task)), None)
+    the per-task run ``<stage>/<task>`` before the multi-task run ``<stage>``, then those of the stage standing in
+    for it (for MT-DNN-KD, stage student_refine: the student; layout.system_run)."""
+    return system_run(profile_root, stage, task, accept=lambda run: _has_head(run, task))
 
 
 def finished_models(root, profile: str, stages=("student_refine", "refine", "mtl")) -> dict[str, Path]:

@@ -1,4 +1,5 @@
-"""The whole reproduction in one call: every stage, then ``results/<profile>/``.
+"""The whole reproduction in one call: every stage of pipeline.STAGE_TABLE, each once per seed, then
+``results/<profile>/``.
 
     st → mtl → refine → teacher (+ ensemble) → soft_targets → student → student_refine
 
@@ -22,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import progress
-from ..experiments.pipeline import RUNNERS, STAGES
+from ..experiments.layout import seed_runs
+from ..experiments.pipeline import STAGES, run_stages
 from ..experiments.profiles import Profile
 from ..experiments.runs import read_json, write_json
 from ..experiments.training_plan import duration, plan_training
@@ -51,12 +53,6 @@ def stage_times(root: Path) -> dict[str, dict]:
     return {s: times[s] for s in STAGES if s in times}
 
 
-def seed_runs(runs, index: int) -> Path:
-    """Where the `index`-th seed's runs live: `runs` itself for the first (the reference seed that the
-    notebooks read), ``<runs>/seed<index>`` for the others."""
-    return Path(runs) if index == 0 else Path(runs) / f"seed{index}"
-
-
 def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds: int = 1) -> Path:
     """Run every stage of `profile` for `seeds` training seeds (profile.seed, profile.seed + 1, …) and write its
     results folder; returns that folder.
@@ -72,11 +68,11 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
     print(plan_text(profile, plans), flush=True)
     with progress.overall(sum(plan.examples for plan in plans), f"reproduce {profile.name}, {seeds} seed(s)"):
         for p, root in zip(profiles, roots):
-            for stage in STAGES:
-                RUNNERS[stage](p, glue_dir, root)
-    out = write_reference(profiles[0], glue_dir, roots[0], results)
+            run_stages(STAGES, p, glue_dir, root)
     profile_roots = [root / profile.name for root in roots]
-    seed_table = seed_scores(profile_roots, list(profile.tasks))
+    tables = [scores_table(root) for root in profile_roots]
+    out = write_reference(profiles[0], glue_dir, roots[0], results, tables[0])
+    seed_table = seed_scores(tables, list(profile.tasks))
     seed_table.to_csv(out / "seeds.csv", index=False)
     (out / "seeds.md").write_text(seeds_markdown(seed_table, profile, seeds))
     comparisons = pd.concat([compare(profile_roots, c, profile.tasks) for c in COMPARISONS])
@@ -100,10 +96,10 @@ def plan_text(profile: Profile, plans) -> str:
     return "\n".join(lines)
 
 
-def write_reference(profile: Profile, glue_dir, runs: Path, results) -> Path:
-    """The first seed's tables: GLUE dev table, scores, submission, inference cost, stage times."""
+def write_reference(profile: Profile, glue_dir, runs: Path, results, table: pd.DataFrame) -> Path:
+    """The first seed's tables from its `scores_table`: GLUE dev table, scores, submission, inference cost, stage
+    times."""
     root, out = Path(runs) / profile.name, Path(results) / profile.name
-    table = scores_table(root)
     write_tables(table[table.task.isin(profile.tasks)], results)
     write_submission(finished_models(runs, profile.name), out / "submission", profile, glue_dir)
 
@@ -123,12 +119,12 @@ def write_reference(profile: Profile, glue_dir, runs: Path, results) -> Path:
     return out
 
 
-def seed_scores(roots: list[Path], tasks: list[str]) -> pd.DataFrame:
-    """Every seed's task scores and average per stage: one row per seed, stage and task ("average" too), with
-    `runs`, the number of runs a score averages (a task's K teachers: the mean teacher; empty for "average")."""
+def seed_scores(tables: list[pd.DataFrame], tasks: list[str]) -> pd.DataFrame:
+    """Every seed's task scores and average per stage, from each seed's `scores_table`: one row per seed, stage and
+    task ("average" too), with `runs`, the number of runs a score averages (a task's K teachers: the mean teacher;
+    empty for "average")."""
     frames = []
-    for i, root in enumerate(roots):
-        table = scores_table(root)
+    for i, table in enumerate(tables):
         table = table[table.task.isin(tasks)]
         runs = table.groupby(["stage", "task"]).run.nunique().rename("runs")
         scores = stage_summary(table).stack().rename("score").reset_index()

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..experiments.pipeline import SCORED_STAGES
 from ..experiments.runs import read_json
 from ..glue.data import split_label
 from ..glue.metrics import task_score
@@ -27,7 +28,8 @@ from .cells import MISSING, column_name, one_profile, reported_splits, split_not
 from .models import parameter_counts
 from .systems import SYSTEMS, systems_sentence
 
-STAGE_ORDER = ["st", "mtl", "refine", "teacher", "ensemble", "student", "student_refine"]
+STAGE_ORDER = list(SCORED_STAGES)
+"""The stages of scores_table's rows in the order of pipeline.STAGE_TABLE: every report's order."""
 
 COLUMNS = ["profile", "stage", "run", "task", "split", "split_label", "rows", "metric", "value", "epoch",
            "rows_available", "official_rows", "encoder"]

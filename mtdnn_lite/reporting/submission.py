@@ -15,7 +15,6 @@ and warned about, never silently dropped), and submission.zip. The GLUE server s
 a zip without all eleven files documents the kit's predictions but cannot be scored as it is.
 """
 
-import os
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from ..core.encoder import load_tokenizer
 from ..core.evaluation import predict
 from ..core.model import MTDNN
 from ..experiments.profiles import Profile
-from ..glue.data import OFFICIAL_ROWS, load_glue, split_info
+from ..glue.data import OFFICIAL_ROWS, load_glue, resolve_glue_dir, split_info
 from ..glue.features import encode
 from ..glue.glue_files import split_files, task_dir
 from ..glue.tasks import AX, GLUE_TASKS, get_task
@@ -99,8 +98,7 @@ def write_submission(run_dirs: Mapping[str, str | Path], out_dir: str | Path, pr
     "readme": path}; every file not written is in "missing", with a warning.
     """
     datasets.disable_progress_bars()  # as taskdata: tokenising takes seconds
-    out_dir = Path(out_dir)
-    glue_dir = glue_dir or os.environ.get("GLUE_DIR") or None
+    out_dir, glue_dir = Path(out_dir), resolve_glue_dir(glue_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     run_dirs = {get_task(task).name: Path(path) for task, path in run_dirs.items()}
     tokenizer = load_tokenizer(profile.encoder)

@@ -1,10 +1,11 @@
 """The systems the MT-DNN and MT-DNN-KD papers compare, and the run stage (pipeline.py) that gives each: the one
 table every report and chart names them from.
 
-- `STAGE_SYSTEMS`: one entry per stage whose runs give a system, in the papers' order;
+- `STAGE_SYSTEMS`: one entry per stage whose runs give a system, in the order of the stage table
+  (pipeline.SCORED_STAGES);
 - `SYSTEMS`: the rows of the papers' tables, (name, stages): the first of a row's stages that has runs gives it.
   The student (no fine-tuning) stands in for MT-DNN-KD where it was not refined, the rule of
-  pipeline.student_dir;
+  layout.STANDS_IN;
 - `STAGE_LABELS`, `STAGE_DESCRIPTIONS`: each stage's system as the charts name it ("MT-DNN (refine)") and what
   it is, in a sentence.
 
@@ -13,19 +14,21 @@ The individual teachers (stage teacher) are no system of their own: their ensemb
 
 from dataclasses import dataclass
 
+from ..experiments.layout import STANDS_IN
+from ..experiments.pipeline import SCORED_STAGES
+
 
 @dataclass(frozen=True)
 class StageSystem:
     """A stage whose runs give one of the papers' systems."""
-    stage: str  # the run folder (pipeline.STAGES)
+    stage: str  # the run folder (pipeline.SCORED_STAGES)
     name: str  # the system, as the papers' tables name it
     description: str  # what it is, in a sentence
     summary: str = ""  # what it is, in a few words, where the name does not say it (glue_dev.md)
     teacher_tasks_only: bool = False  # run only for the tasks with teachers (MNLI, QQP, QNLI, RTE)
-    stands_in_for: str | None = None  # the stage whose system this one gives where that one has no runs
 
 
-STAGE_SYSTEMS = (
+DESCRIBED = (
     StageSystem("st", "Single-task baseline",
                 "the pretrained encoder fine-tuned on each task alone (the papers' BERT rows)",
                 summary="the encoder fine-tuned on each task alone"),
@@ -36,14 +39,22 @@ STAGE_SYSTEMS = (
     StageSystem("ensemble", "Teacher ensemble",
                 "MT-DNN-KD's teacher ensembles (MNLI, QQP, QNLI, RTE), their averaged probabilities",
                 teacher_tasks_only=True),
-    StageSystem("student", "MT-DNN-KD, no fine-tuning", "MT-DNN-KD's student: Algorithm 1 on hard + soft targets",
-                stands_in_for="student_refine"),
+    StageSystem("student", "MT-DNN-KD, no fine-tuning", "MT-DNN-KD's student: Algorithm 1 on hard + soft targets"),
     StageSystem("student_refine", "MT-DNN-KD", "the student fine-tuned once more on each task (MT-DNN-KD)"),
 )
+"""Each system with the stage that gives it; the stage table orders them (`STAGE_SYSTEMS`)."""
+
+STAGE_SYSTEMS = tuple(sorted(DESCRIBED, key=lambda s: SCORED_STAGES.index(s.stage)))
+"""The systems of DESCRIBED, in the order of the stage table."""
+
+
+def stages_giving(stage: str) -> tuple[str, ...]:
+    """`stage` and the stages standing in for it (layout.STANDS_IN): ("student_refine", "student")."""
+    return (stage, *stages_giving(STANDS_IN[stage])) if stage in STANDS_IN else (stage,)
+
 
 SYSTEMS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
-    (s.name, (s.stage, *(o.stage for o in STAGE_SYSTEMS if o.stands_in_for == s.stage)))
-    for s in STAGE_SYSTEMS if s.stands_in_for is None)
+    (s.name, stages_giving(s.stage)) for s in STAGE_SYSTEMS if s.stage not in STANDS_IN.values())
 """The rows of the papers' tables and the stages that give each (the first of its stages that has runs)."""
 
 

@@ -10,10 +10,10 @@ widgets.Comparison shows these tables, and the tests read them directly.
     data.score_data(), data.intervals()        # the per-task scores, and MT-DNN-KD − MT-DNN with its interval
     OwnInput(data).predict("RTE", "A man sleeps.", "Nobody sleeps.")   # both models on your own pair
 
-What is compared (run folders under ``<runs>/<profile>/``, see pipeline.py):
+What is compared (run folders under ``<runs>/<profile>/``, see layout.py):
 
 - MT-DNN: ``refine/<task>``, the multi-task model fine-tuned on the task (the paper's MT-DNN);
-- MT-DNN-KD: pipeline.student_dir, ``student_refine/<task>`` where it is finished, else the multi-task ``student``;
+- MT-DNN-KD: layout.student_dir, ``student_refine/<task>`` where it is finished, else the multi-task ``student``;
 - the teacher ensemble: ``ensemble/<task>`` (predictions) and ``teacher/<task>/<k>`` (models), teacher tasks only.
 
 Examples and their probabilities come from the runs' prediction files (``predictions/<task>.<split>.jsonl``) and
@@ -31,10 +31,10 @@ import pandas as pd
 from ..core.encoder import load_tokenizer
 from ..core.evaluation import predict
 from ..core.model import MTDNN
-from ..experiments.pipeline import run_dir, teacher_runs
+from ..experiments.layout import run_dir, teacher_runs
 from ..experiments.profiles import Profile, get_profile
 from ..experiments.runs import is_finished, read_predictions
-from ..glue.data import split_label
+from ..glue.data import resolve_glue_dir, split_label
 from ..glue.features import encode
 from ..glue.tasks import get_task
 from ..reporting.intervals import COMPARISONS, compare
@@ -42,7 +42,6 @@ from ..reporting.models import final_run
 from ..reporting.results import scores_table
 from ..reporting.systems import SYSTEMS
 from . import kd_plots
-from .glue_stats import resolve_glue_dir
 from .kd_distillation import system_scores
 from .kd_teachers import ENSEMBLE, eval_splits_of, texts
 
@@ -75,10 +74,10 @@ def probability_table(task: str, probabilities: dict, predictions: dict, title: 
 
 
 class ComparisonData:
-    """MT-DNN (refine) against MT-DNN-KD (pipeline.student_dir) on the runs of `profile` under `runs_dir`.
+    """MT-DNN (refine) against MT-DNN-KD (layout.student_dir) on the runs of `profile` under `runs_dir`.
 
     `profile` is a name or a Profile (its tasks: those compared, where both models have finished runs; `tasks`
-    narrows them); `glue_dir` is the GLUE directory the runs read (None: as glue_stats.resolve_glue_dir finds
+    narrows them); `glue_dir` is the GLUE directory the runs read (None: as glue.data.resolve_glue_dir finds
     it), needed for the raw texts. `score_gap`: how far apart two STS-B scores must be to count as a disagreement.
     """
 
@@ -93,13 +92,13 @@ class ComparisonData:
             raise FileNotFoundError(
                 f"no task of {wanted} has both a finished MT-DNN run ({run_dir(self.root, self.profile, 'refine')}"
                 f"/<task>) and a finished MT-DNN-KD run (student_refine/<task> or student) under "
-                f"{self.root / self.profile.name}: run pipeline.run_refine and pipeline.run_student_refine first")
+                f"{self.root / self.profile.name}: run the stages refine and student_refine first (pipeline.run_stages)")
         self._examples: dict[tuple[str, str], pd.DataFrame] = {}
         self._intervals: pd.DataFrame | None = None
 
     def runs(self, task: str) -> dict[str, Path | None]:
         """The finished run folders compared on `task`: {"MT-DNN", "MT-DNN-KD", "ensemble"} (None: no such run);
-        the two models' by models.final_run (MT-DNN-KD's by pipeline.student_dir)."""
+        the two models' by models.final_run (MT-DNN-KD's by layout.system_run)."""
         profile_root = self.root / self.profile.name
         ensemble = run_dir(self.root, self.profile, "ensemble", task)
         return {MTDNN_NAME: final_run(profile_root, "refine", task),
@@ -232,7 +231,7 @@ class OwnInput:
         self._tokenizer = None
 
     def loaded(self, task: str) -> dict[str, list[MTDNN]]:
-        """The models of `task`: MT-DNN, MT-DNN-KD and the ensemble's teachers (pipeline.teacher_runs)."""
+        """The models of `task`: MT-DNN, MT-DNN-KD and the ensemble's teachers (layout.teacher_runs)."""
         runs = self.data.runs(task)
         members = {MTDNN_NAME: [runs[MTDNN_NAME]], KD_NAME: [runs[KD_NAME]]}
         if runs[ENSEMBLE_NAME] is not None:

@@ -11,7 +11,6 @@
 What these tables say, in words, is `data_notes`.
 """
 
-import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,33 +23,12 @@ from transformers.utils import logging as hf_logging
 
 from ..core.heads import build_head
 from ..glue.data import OFFICIAL_ROWS, load_glue, split_info, split_label
+from ..glue.data import resolve_glue_dir  # noqa: F401  (glue.data's, named here for the notebooks' first cell)
 from ..glue.glue_files import split_files
 from ..glue.tasks import AX, GLUE_TASKS, get_task
 
 ALL_TASKS: tuple[str, ...] = (*GLUE_TASKS, AX.name)
 """The nine GLUE tasks and the diagnostic set AX."""
-
-def resolve_glue_dir(glue_dir: str | Path | None = None) -> Path | None:
-    """The GLUE directory to read, as an absolute path: `glue_dir` if given, else $GLUE_DIR; None when neither
-    is set (load_glue then reads the hub's nyu-mll/glue).
-
-    A relative `glue_dir` is taken from the working directory, as any path argument is. A relative $GLUE_DIR
-    is taken from the directory it was set in: the shell's, which it exports as $PWD to every process it starts,
-    even one that then changes its own working directory (papermill and Jupyter start a notebook's kernel in
-    the notebook's folder). A directory that does not exist is an error, in one line that says what to do.
-    """
-    if glue_dir:
-        chosen, base, origin = Path(glue_dir), Path.cwd(), "glue_dir"
-    elif os.environ.get("GLUE_DIR"):
-        chosen, base, origin = Path(os.environ["GLUE_DIR"]), Path(os.environ.get("PWD") or Path.cwd()), "GLUE_DIR"
-    else:
-        return None
-    path = (base / chosen).resolve()
-    if not path.is_dir():
-        relative = "" if chosen.is_absolute() else f", relative to {base}"
-        raise FileNotFoundError(f"{origin}={chosen} is not a directory (looked for {path}{relative}): "
-                                "give the absolute path of a GLUE directory in the TSV layout")
-    return path
 
 
 def data_source(glue_dir: str | Path | None) -> str:

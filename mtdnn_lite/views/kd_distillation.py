@@ -2,7 +2,7 @@
 against MT-DNN and the ensemble (and the share of the ensemble's gain it keeps: `distillation_reading`), and what
 the student saves at inference; notebook 07 reads `system_scores` too.
 
-Every table but the toy batch's reads what the pipeline wrote under ``<runs>/<profile>/`` (see pipeline.py and
+Every table but the toy batch's reads what the pipeline wrote under ``<runs>/<profile>/`` (see layout.py and
 runs.py); nothing here trains. Scores are ×100, as in results.py, and every score row keeps its split.
 """
 

@@ -2,7 +2,7 @@
 ensemble, how confident the soft targets are, and where the teachers disagree; notebooks 05 and 07 read some of
 these tables too.
 
-Every function reads what the pipeline wrote under ``<runs>/<profile>/`` (see pipeline.py and runs.py) and
+Every function reads what the pipeline wrote under ``<runs>/<profile>/`` (see layout.py and runs.py) and
 returns a pandas table; nothing here trains. Scores are ×100, as in results.py, and every score row keeps its
 split ("dev", "dev-proxy", …).
 
@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..core import kd
-from ..experiments.pipeline import run_dir, task_data, teacher_runs, teacher_tasks, teachers_by_task
+from ..experiments.layout import run_dir, teacher_runs, teacher_tasks, teachers_by_task
+from ..experiments.pipeline import task_data
 from ..experiments.profiles import Profile
 from ..experiments.runs import is_finished, read_json, read_predictions
 from ..experiments.soft_targets import load_soft_targets
