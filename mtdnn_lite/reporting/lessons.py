@@ -106,11 +106,13 @@ def execute_lesson(source: Path, out_dir: Path, profile: str, folders: dict[str,
     return copy
 
 
+TRAINS = "trains-missing-runs"  # the tag of a notebook cell that trains the runs it needs where they are missing
+
+
 def trains_what_is_missing(source: Path) -> bool:
-    """Whether a notebook trains the runs it reads when they are missing: it reads runs (declares runs_dir) and has
-    no `train_missing` parameter to ask first. `execute_lessons` passes train_missing=False to the others."""
-    declared = papermill.inspect_notebook(str(source))
-    return "runs_dir" in declared and "train_missing" not in declared
+    """Whether a notebook has a cell tagged TRAINS: it trains the runs it reads where they are missing. The others
+    read runs only, or ask first (`execute_lessons` gives them train_missing=False)."""
+    return any(TRAINS in cell.metadata.get("tags", []) for cell in nbformat.read(source, as_version=4).cells)
 
 
 def execute_lessons(profile: Profile, sources: list[Path], out_dir: Path, runs: Path, results: Path, figures: Path,
