@@ -44,3 +44,27 @@ def glue_dir() -> Path:
     if not (path / "CoLA").is_dir():
         pytest.fail(f"GLUE directory {path} not found: set GLUE_DIR to a GLUE copy in the TSV layout")
     return path
+
+
+TINY_REPRODUCTION_TASKS = ("MNLI", "RTE", "STS-B")
+"""The tasks of the session's tiny reproduction: a pair task with teachers scored on a dev-proxy (MNLI, 3
+classes), one on its dev set (RTE), and the regression (STS-B). All nine would spend minutes in the bootstrap."""
+
+
+@pytest.fixture(scope="session")
+def tiny_reproduction(tmp_path_factory, glue_dir) -> dict:
+    """The tiny profile reproduced once per test session: {"runs": Path, "results": Path, "profile": Profile}."""
+    import torch
+
+    from mtdnn_lite.experiments.profiles import get_profile
+    from mtdnn_lite.reporting.reproduce import reproduce
+
+    root = tmp_path_factory.mktemp("tiny_reproduction")
+    profile = get_profile("tiny", tasks=TINY_REPRODUCTION_TASKS)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model gains nothing from threads, and loses much on a busy CPU
+    try:
+        reproduce(profile, glue_dir, root / "runs", root / "results")
+    finally:
+        torch.set_num_threads(threads)
+    return {"runs": root / "runs", "results": root / "results", "profile": profile}

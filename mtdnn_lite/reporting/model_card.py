@@ -33,6 +33,8 @@ from .systems import STAGE_DESCRIPTIONS
 METRIC_IDS = {"accuracy": "accuracy", "f1": "f1", "mcc": "matthews_correlation", "pearson": "pearsonr",
               "spearman": "spearmanr"}
 """The kit's metric names as the hub's model-index names them."""
+PAPER_SETTINGS = ("optimizer", "lr", "batch_size", "warmup", "weight_decay", "clip", "epochs_mtl", "san", "readout")
+"""The defaults the card names as the MT-DNN paper's (section 4.2)."""
 HUB_SPLITS = {"validation_proxy": "train"}  # a dev-proxy is held out of the hub's train split
 
 
@@ -96,12 +98,13 @@ def comparison_section(results: Path, stage: str, tasks: list[str]) -> str:
 
 def recipe_section(profile: Profile) -> str:
     """The profile's settings that differ from the defaults, which are the MT-DNN paper's where it sets them."""
-    rows = [{"setting": f.name, "this profile": str(getattr(profile, f.name)), "default": str(f.default)}
-            for f in dataclasses.fields(Profile) if f.name not in ("name", "tasks")
-            and f.default is not dataclasses.MISSING and getattr(profile, f.name) != f.default]
+    defaults = {f.name: f.default for f in dataclasses.fields(Profile) if f.default is not dataclasses.MISSING}
+    rows = [{"setting": name, "this profile": str(getattr(profile, name)), "default": str(default)}
+            for name, default in defaults.items() if name != "tasks" and getattr(profile, name) != default]
+    paper = ", ".join(f"{name} {defaults[name]}" for name in PAPER_SETTINGS)
     return (f"## Recipe\n\nProfile `{profile.name}` (`mtdnn_lite/experiments/profiles.py`). The defaults are the "
-            "MT-DNN paper's settings where the paper sets them (section 4.2: Adamax, lr 5e-5, batch 32, warm-up 0.1, "
-            "5 epochs of multi-task learning); this profile departs from them in:\n\n"
+            f"MT-DNN paper's settings where the paper sets them (section 4.2: {paper}); this profile departs from "
+            "them in:\n\n"
             + (markdown_table(pd.DataFrame(rows)) if rows else "nothing: every setting is the default.") + "\n")
 
 
@@ -125,7 +128,8 @@ def cost_section(results: Path) -> str:
              "this model, examples/s": round(c["student"]["examples_per_second"], 1),
              "ensemble (K models)": c["ensemble"]["models"],
              "ensemble, examples/s": round(c["ensemble"]["examples_per_second"], 1),
-             "ensemble ÷ this model, time": f"{c['ensemble_over_student']:.2f}×"} for c in json.loads(path.read_text())]
+             "ensemble ÷ this model, time": f"{c['ensemble_over_student']:.2f}×"}
+            for c in json.loads(path.read_text())]
     return ("## Inference cost\n\nThis model against the teacher ensemble it was distilled from, on the same dev "
             f"examples and batch size (`{path.name}`; timings depend on the machine and its load):\n\n"
             + markdown_table(pd.DataFrame(rows)) + "\n")
@@ -160,31 +164,51 @@ def limitations(profile: Profile, scored: dict[str, pd.DataFrame], runs: dict[st
     return "## Limitations\n\n" + "".join(f"- {line}.\n" for line in lines)
 
 
-def model_card(profile: Profile, system: str, stage: str, runs: dict[str, Path], results: Path) -> ModelCard:
-    """The card of `system` (its name; its stage) exported from `runs` ({task: run folder}), from `results`."""
-    scored = {task: scored_rows(results, read_json(run / "config.json")["stage"], task, run) for task, run in runs.items()}
+def results_section(profile: Profile, scored: dict[str, pd.DataFrame], runs: dict[str, Path], results: Path,
+                    stage: str) -> str:
+    """Each task's dev scores, the run stage its model comes from, and its mean ± sd over the seeds."""
     seeds, n_seeds = seed_cells(results, stage)
     rows = []
     for task, table in scored.items():
         cell, score = task_cell(table, task, reported_splits(table))
-        rows.append({"task": task, "folder": f"`{task}/`", "split": split_note(table), "metrics ×100": cell,
-                     "score": round(score, 1), f"mean ± sd over {n_seeds} seed(s)": seeds.get(task, "–")})
-    config = read_json(next(iter(runs.values())) / "config.json")
+        rows.append({"task": task, "folder": f"`{task}/`", "from stage": read_json(runs[task] / "config.json")["stage"],
+                     "split": split_note(table), "metrics ×100": cell, "score": round(score, 1),
+                     f"mean ± sd over {n_seeds} seed(s)": seeds.get(task, "–")})
+    return ("## Results\n\nEach task's dev score (dev-proxy where no labeled dev set exists) as "
+            f"`results/{profile.name}/scores.csv` has it: the metrics, and the score (their mean) that the GLUE "
+            f"average takes.\n\n{markdown_table(pd.DataFrame(rows))}\n")
+
+
+def summary_section(system: str, stage: str, profile: Profile, runs: dict[str, Path]) -> str:
+    """What the export holds and how to use it."""
+    first, seed = next(iter(runs)), read_json(next(iter(runs.values())) / "config.json")["seed"]
+    what = STAGE_DESCRIPTIONS[stage]
+    return (f"# {system}: profile `{profile.name}`, encoder `{profile.encoder}`\n\n{what[0].upper()}{what[1:]}, "
+            "trained by mtdnn_lite (a reproduction of MT-DNN, arXiv:1901.11504, and MT-DNN-KD, arXiv:1904.09482). "
+            "The results tables score, on each task, the model fine-tuned on it; so this export holds one model per "
+            "task, in the folder `<task>/`, with that task's output layer only, exactly as it was scored. Training "
+            f"seed {seed}, the reference seed of the results.\n\n```python\nfrom mtdnn_lite import MTDNN, "
+            f"predict_texts\n\nmodel = MTDNN.from_pretrained(\"<this folder>/{first}\")\npredict_texts(model, "
+            f"\"{first}\", [{example(first)}])\n```\n\nor, from a shell, `python -m mtdnn_lite predict <this folder> "
+            f"--task {first} examples.tsv` (a TSV whose header names {', '.join(get_task(first).text_fields)}).\n")
+
+
+def example(task: str) -> str:
+    return "{" + ", ".join(f'"{field}": "…"' for field in get_task(task).text_fields) + "}"
+
+
+def model_card(profile: Profile, system: str, stage: str, runs: dict[str, Path], results: Path) -> ModelCard:
+    """The card of `system` (its name; `stage`, its stage) whose models are those of `runs` ({task: run folder}),
+    made from the results folder `results` (``results/<profile>``)."""
+    scored = {task: scored_rows(results, read_json(run / "config.json")["stage"], task, run)
+              for task, run in runs.items()}
     data = ModelCardData(model_name=f"{system} ({profile.name}, {profile.encoder})", library_name="mtdnn_lite",
                          language="en", datasets=["nyu-mll/glue"], pipeline_tag="text-classification",
                          base_model=hub_name(profile.encoder), tags=["mt-dnn", "glue", "multi-task"],
                          eval_results=[r for task, table in scored.items() for r in eval_results(task, table)])
-    body = (f"# {system}: profile `{profile.name}`, encoder `{profile.encoder}`\n\n"
-            f"{STAGE_DESCRIPTIONS[stage][0].upper()}{STAGE_DESCRIPTIONS[stage][1:]}. The results tables score, on each "
-            "task, the model fine-tuned on that task: so this export holds one model per task, `<task>/`, each with "
-            "that task's output layer only, exactly as it was scored. Training seed "
-            f"{config['seed']} (the results' reference seed).\n\n```python\nfrom mtdnn_lite import MTDNN, predict_texts"
-            f"\nmodel = MTDNN.from_pretrained(\"{next(iter(runs))}\")  # this folder's {next(iter(runs))}/\n```\n\n"
-            f"or `python -m mtdnn_lite predict <this folder> --task {next(iter(runs))} examples.tsv`.\n\n## Results\n\n"
-            "Each task's dev score (dev-proxy where no labeled dev set exists), from "
-            f"`results/{profile.name}/scores.csv`:\n\n{markdown_table(pd.DataFrame(rows))}\n\n"
-            + comparison_section(results, stage, list(runs)) + "\n" + recipe_section(profile) + "\n## Training data\n\n"
-            f"From each model's run (`data.json`):\n\n{markdown_table(pd.DataFrame([data_rows(t, r) for t, r in runs.items()]))}"
-            "\n\n" + (cost_section(results) + "\n" if stage == "student_refine" else "")
-            + limitations(profile, scored, runs))
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
+    data_table = markdown_table(pd.DataFrame([data_rows(task, run) for task, run in runs.items()]))
+    sections = [summary_section(system, stage, profile, runs), results_section(profile, scored, runs, results, stage),
+                comparison_section(results, stage, list(runs)), recipe_section(profile),
+                f"## Training data\n\nFrom each model's run (`data.json`):\n\n{data_table}\n",
+                cost_section(results) if stage == "student_refine" else "", limitations(profile, scored, runs)]
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(s for s in sections if s))
