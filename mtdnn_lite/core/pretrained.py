@@ -73,6 +73,7 @@ def write_folder(model, directory: Path) -> None:
     (directory / CONFIG).unlink(missing_ok=True)
     names = [Path(p).name for p in model.tokenizer.save_pretrained(str(directory))]
     save_model(model, str(directory / f"{WEIGHTS}.tmp"))  # drops duplicates of shared (tied) tensors
+    (directory / f"{WEIGHTS}.tmp").chmod((directory / names[0]).stat().st_mode)  # safetensors writes it 0600
     (directory / f"{WEIGHTS}.tmp").replace(directory / WEIGHTS)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "mtdnn_lite_version": package_version(),
               "encoder_config": model.encoder.config.to_dict(),

@@ -58,15 +58,15 @@ def is_export(path: Path) -> bool:
 
 
 def export_system(profile: Profile, system: str, runs, results, out) -> Path:
-    """Write `system`'s final models of `profile` (runs under `runs`, tables under `results`) to `out`, one
-    pretrained folder per task and the model card; `out` must be new, empty or an earlier export, which is
-    replaced only once the new one is complete."""
+    """Write `system`'s final models of `profile` (runs under `runs`) to `out`, one pretrained folder per task, and
+    the model card made from the tables under `results` (None: no card, the models alone); `out` must be new,
+    empty or an earlier export, which is replaced only once the new one is complete."""
     out = Path(out)
     if out.exists() and not (out.is_dir() and is_export(out)):
         raise ValueError(f"{out}: exists and is not an export; name a new folder")
     found, stage = system_runs(runs, profile, system), SYSTEMS[system]
     name = next(s.name for s in STAGE_SYSTEMS if s.stage == stage)
-    card = model_card(profile, name, stage, found, Path(results) / profile.name)  # checks the results first
+    card = model_card(profile, name, stage, found, Path(results) / profile.name) if results is not None else None
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     for task, run in found.items():
@@ -74,7 +74,8 @@ def export_system(profile: Profile, system: str, runs, results, out) -> Path:
         model = MTDNN.load(model_dir(run)).with_heads([task])
         model.tokenizer, model.max_length = load_tokenizer(config["encoder"]), config["max_length"]
         model.save_pretrained(partial / task)
-    card.save(partial / CARD)
+    if card is not None:
+        card.save(partial / CARD)
     if out.exists():
         shutil.rmtree(out)
     partial.replace(out)
