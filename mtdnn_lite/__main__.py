@@ -1,4 +1,4 @@
-"""Command line: python -m mtdnn_lite {train,evaluate,reproduce,distillation,ablate} --help
+"""Command line: python -m mtdnn_lite {train,evaluate,reproduce,distillation,ablate,export,predict,lessons,summary} --help
 
 A mistake of the user's (a missing or malformed file, a bad setting, missing runs) ends in one line,
 `error: ...` on stderr, and exit code 2; `--debug` shows the traceback instead.
@@ -136,6 +136,38 @@ def main(argv=None) -> int:
     p_abl.add_argument("--seeds", type=int, default=2, help="training seeds per cell (default: 2)")
     p_abl.add_argument("--cells", nargs="+", default=None, metavar="CELL",
                        help="cells of the grid to run (default: paper adamw mean mean_no_san; also: mean_adamax)")
+    p_exp = sub.add_parser("export", help="write a system's final models and their model card to a folder",
+                           description="Write OUT/<task>/ for each task: the model the results tables score on that "
+                                       "task, as a folder that MTDNN.from_pretrained loads with nothing else (weights, "
+                                       "heads, tokenizer, settings); MT-DNN and MT-DNN-KD are fine-tuned per task, so "
+                                       "an export holds one model per task, each with that task's output layer. And "
+                                       "OUT/README.md, a model card made from results/<profile>/ (reproduce first).")
+    _common(p_exp)
+    p_exp.add_argument("--system", required=True, choices=("mt-dnn-kd", "mt-dnn", "single-task"),
+                       help="mt-dnn-kd: the student fine-tuned per task (student_refine; the student where not "
+                            "refined); mt-dnn: the mtl model fine-tuned per task (refine); single-task: st")
+    p_exp.add_argument("--results", type=Path, default=Path("results"), help="where reproduce wrote its tables "
+                                                                             "(default: ./results)")
+    p_exp.add_argument("out", type=Path, metavar="OUT", help="a new folder (or an earlier export, replaced)")
+    p_pred = sub.add_parser("predict", help="predict a task's label for each example of a file",
+                            description="One JSON line per example on stdout: the label and class probabilities "
+                                        "(STS-B: the score).")
+    p_pred.add_argument("model", metavar="MODEL", help="an export (OUT of export), a folder of "
+                                                       "MTDNN.save_pretrained, or a Hugging Face hub repo id")
+    p_pred.add_argument("--task", required=True, help="the GLUE task (its head in the model)")
+    p_pred.add_argument("file", metavar="FILE", help="a TSV file whose header names the task's columns as the hub's "
+                                                     "nyu-mll/glue has them (sentence; sentence1, sentence2; "
+                                                     "question1, question2; premise, hypothesis; question, sentence), "
+                                                     "a JSONL file of objects with those keys, or - for stdin")
+    p_pred.add_argument("--batch-size", type=int, default=64)
+    p_pred.add_argument("--precision", choices=("auto", "bf16", "float32"), default="auto",
+                        help="auto (default): bf16 autocast where the CPU has bf16 units, else float32")
+    p_pred.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
+    if args.command == "predict":
+        from .reporting.export import predict_file
+        for line in predict_file(args.model, args.task, args.file, args.batch_size, args.precision):
+            print(line)
+        return 0
     p_les = sub.add_parser("lessons", help="execute every notebook on the profile's runs, for reading without training",
                            description="Run every notebook (papermill) on the finished runs of a profile and write "
                                        "each executed copy as .ipynb and as a self-contained .html page into --out; "
@@ -166,6 +198,11 @@ def main(argv=None) -> int:
         return lessons(args)
     if args.command == "summary":
         return summary(args)
+    if args.command == "predict":
+        from .reporting.export import predict_file
+        for line in predict_file(args.model, args.task, args.file, args.batch_size, args.precision):
+            print(line)
+        return 0
     profile = _profile(args)
 
     start, glue_dir = time.perf_counter(), resolve_glue_dir(args.glue_dir)
@@ -193,6 +230,10 @@ def main(argv=None) -> int:
             written = distillation_report.write_from_runs(profile, roots, out, command)
         print(written[-1].read_text())
         print(f"distillation reading ({profile.name}) written to {', '.join(map(str, written))}")
+    if args.command == "export":
+        from .reporting.export import export_system
+        out = export_system(profile, args.system, args.runs, args.results, args.out)
+        print(f"{args.system} ({profile.name}) exported to {out}: {', '.join(profile.tasks)}; card {out / 'README.md'}")
         return 0
     if args.command == "reproduce":
         from .reporting.reproduce import reproduce

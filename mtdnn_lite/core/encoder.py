@@ -18,10 +18,19 @@ import sys
 from pathlib import Path
 
 import torch
-from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoTokenizer,
+    BertConfig,
+    BertModel,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 from transformers.utils import logging as hf_logging
 
 DEFAULT_ENCODER = "minilm"
+MINILM_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 TINY_CONFIG = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                    max_position_embeddings=512)
@@ -38,6 +47,14 @@ def minilm_path() -> Path:
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: expected config.json and model.safetensors of all-MiniLM-L6-v2")
     return path
+
+
+def hub_name(name: str) -> str | None:
+    """The Hugging Face hub name of encoder `name` ("minilm": all-MiniLM-L6-v2's); None for "tiny" (random
+    weights) and for a local path."""
+    if name in ("minilm", "tiny"):
+        return MINILM_HUB_NAME if name == "minilm" else None
+    return None if Path(name).exists() else name
 
 
 @functools.cache
@@ -69,3 +86,13 @@ def load_encoder(name: str = DEFAULT_ENCODER, seed: int = 0) -> PreTrainedModel:
         print(f"warning: encoder {name}: {len(missing)} weight(s) missing from its checkpoint, randomly initialised: "
               f"{', '.join(missing[:5])}{', …' if len(missing) > 5 else ''}", file=sys.stderr, flush=True)
     return model
+
+
+def encoder_from_config(config: dict) -> PreTrainedModel:
+    """An untrained encoder of the architecture `config` describes, without a pooler, as load_encoder
+    makes it: MT-DNN reads the [CLS] embedding, not BERT's pooler."""
+    config = AutoConfig.for_model(**config)
+    try:
+        return AutoModel.from_config(config, add_pooling_layer=False)
+    except TypeError:  # encoders without a pooler take no such argument
+        return AutoModel.from_config(config)

@@ -7,6 +7,7 @@ class probabilities (for STS-B, the predicted score), which the notebooks and th
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..glue.features import collate
 from ..glue.metrics import task_metrics
@@ -16,16 +17,17 @@ from .model import MTDNN
 
 @torch.no_grad()
 def predict(model: MTDNN, task: str, encoded, pad_token_id: int, batch_size: int = 64,
-            mixed_precision: str = "no") -> np.ndarray:
+            mixed_precision: str = "no", progress: bool = False) -> np.ndarray:
     """Class probabilities Float[N, C] (STS-B: scores Float[N]) for every row of an encoded split; with
-    `mixed_precision` "bf16" or "fp16" (accelerate's names) the forward pass runs under that autocast."""
+    `mixed_precision` "bf16" or "fp16" (accelerate's names) the forward pass runs under that autocast; with
+    `progress`, a bar on stderr once the batches take more than a few seconds."""
     model.eval()
     device = next(model.parameters()).device
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mixed_precision)
     rows = encoded.to_list()
     order = np.argsort([r["length"] for r in rows], kind="stable")
     outputs = [None] * len(rows)
-    for start in range(0, len(rows), batch_size):
+    for start in tqdm(range(0, len(rows), batch_size), desc=f"{task} batches", delay=3, disable=not progress):
         chunk = order[start:start + batch_size]
         batch = collate(task, [rows[i] for i in chunk], pad_token_id)
         batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}

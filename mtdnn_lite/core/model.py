@@ -1,36 +1,46 @@
 """MT-DNN: the shared encoder and one output layer per task (MT-DNN section 3, Figure 1), its training loss
-(hard, or hard + soft where a batch carries a teacher ensemble's soft targets: MT-DNN-KD); save and load."""
+(hard, or hard + soft where a batch carries a teacher ensemble's soft targets: MT-DNN-KD); save and load.
+
+Two folders hold a model: `save`/`load` write a run's ``model/`` (weights and the config to rebuild them; the run
+records the rest), `save_pretrained`/`from_pretrained` (pretrained.py) a folder that needs nothing else: the
+tokenizer and max_length beside the weights, for use outside the kit or on the Hugging Face hub.
+"""
 
 import json
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from safetensors.torch import load_model, save_model
 from torch import Tensor, nn
-from transformers import AutoConfig, AutoModel, PreTrainedModel
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..glue.tasks import get_task
 from . import kd
+from .encoder import encoder_from_config
 from .heads import build_head
+from .pretrained import Pretrained, package_version
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 
 
-class MTDNN(nn.Module):
+class MTDNN(nn.Module, Pretrained):
     """The shared lexicon + Transformer encoder (l1, l2) and a task-specific head for each of `tasks`.
 
     A batch names its task in batch["task"]: the encoder reads its tokens and that task's head answers.
     `san=False` gives the pairwise tasks a classifier of x instead of the stochastic answer network;
     `readout` is how the other heads read x off the encoder ("cls", MT-DNN's, or "mean"; heads.readout).
+    `tokenizer` and `max_length` say how a text becomes the model's tokens: save_pretrained keeps them with
+    the weights and from_pretrained sets them (a run's model has none: its run records them).
     """
 
-    def __init__(self, encoder: PreTrainedModel, tasks: Sequence[str], san: bool = True, readout: str = "cls"):
+    def __init__(self, encoder: PreTrainedModel, tasks: Sequence[str], san: bool = True, readout: str = "cls",
+                 tokenizer: PreTrainedTokenizerBase | None = None, max_length: int | None = None):
         super().__init__()
         self.encoder = encoder
         self.tasks = tuple(get_task(name).name for name in tasks)
         self.san, self.readout = san, readout
+        self.tokenizer, self.max_length = tokenizer, max_length
         hidden = encoder.config.hidden_size
         self.heads = nn.ModuleDict({name: build_head(get_task(name), hidden, san, readout)
                                     for name in self.tasks})
@@ -42,6 +52,12 @@ class MTDNN(nn.Module):
         except KeyError:
             raise KeyError(f"this MTDNN has no head for task {task!r}; its tasks are "
                            f"{', '.join(self.tasks)}") from None
+
+    def with_heads(self, tasks: Sequence[str]) -> "MTDNN":
+        """This model with the heads of `tasks` only: the same encoder and head modules, the others left out."""
+        model = MTDNN(self.encoder, tasks, self.san, self.readout, self.tokenizer, self.max_length)
+        model.heads = nn.ModuleDict({name: self.head(name) for name in model.tasks})
+        return model.train(self.training)
 
     def encode(self, batch: dict) -> Tensor:
         """The shared layers' contextual embeddings of the batch's tokens: Float[B,T,H]."""
@@ -105,19 +121,3 @@ class MTDNN(nn.Module):
         load_model(model, str(directory / WEIGHTS))
         return model.eval()
 
-
-def encoder_from_config(config: dict) -> PreTrainedModel:
-    """An untrained encoder of the architecture `config` describes, without a pooler, as load_encoder
-    makes it: MT-DNN reads the [CLS] embedding, not BERT's pooler."""
-    config = AutoConfig.for_model(**config)
-    try:
-        return AutoModel.from_config(config, add_pooling_layer=False)
-    except TypeError:  # encoders without a pooler take no such argument
-        return AutoModel.from_config(config)
-
-
-def package_version() -> str:
-    try:
-        return version("mtdnn_lite")
-    except PackageNotFoundError:  # run from a source checkout that pip has not installed
-        return "unknown"

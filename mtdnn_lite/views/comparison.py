@@ -9,6 +9,7 @@ widgets.Comparison shows these tables, and the tests read them directly.
     data.example("RTE", "validation", 0)       # the first example: texts, gold label, each model's probabilities
     data.score_data(), data.intervals()        # the per-task scores, and MT-DNN-KD − MT-DNN with its interval
     OwnInput(data).predict("RTE", "A man sleeps.", "Nobody sleeps.")   # both models on your own pair
+    OwnInput(data, {"MT-DNN": "export/mt-dnn", "MT-DNN-KD": "export/mt-dnn-kd"})  # ... read from their exports
 
 What is compared (run folders under ``<runs>/<profile>/``, see layout.py):
 
@@ -17,26 +18,26 @@ What is compared (run folders under ``<runs>/<profile>/``, see layout.py):
 - the teacher ensemble: ``ensemble/<task>`` (predictions) and ``teacher/<task>/<k>`` (models), teacher tasks only.
 
 Examples and their probabilities come from the runs' prediction files (``predictions/<task>.<split>.jsonl``) and
-the raw texts from ``pipeline.task_data(…).raw``; the models are loaded only when a text of your own is predicted.
+the raw texts from ``pipeline.task_data(…).raw``; the models are loaded only when a text of your own is predicted
+(from the runs, or from the systems' exports as a user's code loads them: reporting/export.py).
 For STS-B (a regression) the "probabilities" are the predicted similarity score, and two predictions disagree when
 they differ by `score_gap` or more.
 """
 
 from pathlib import Path
 
-import datasets
 import numpy as np
 import pandas as pd
 
 from ..core.encoder import load_tokenizer
-from ..core.evaluation import predict
+from ..core.inference import predict_texts
 from ..core.model import MTDNN
 from ..experiments.layout import run_dir, teacher_runs
 from ..experiments.profiles import Profile, get_profile
 from ..experiments.runs import is_finished, read_predictions
 from ..glue.data import resolve_glue_dir, split_label
-from ..glue.features import encode
 from ..glue.tasks import get_task
+from ..reporting.export import exported_folder
 from ..reporting.intervals import COMPARISONS, compare
 from ..reporting.models import final_run
 from ..reporting.results import scores_table
@@ -222,13 +223,26 @@ class ComparisonData:
 
 
 class OwnInput:
-    """Both models (and, for a task with teachers, the ensemble: its teachers' mean) on a text of your own, with
-    the models of `data`'s runs, each loaded once when first needed."""
+    """Both models (and, for a task with teachers, the ensemble: its teachers' mean) on a text of your own, each
+    model loaded once when first needed. MT-DNN's and MT-DNN-KD's are read as a user's code reads them,
+    MTDNN.from_pretrained of ``<export>/<task>``, where `exports` ({"MT-DNN": folder, "MT-DNN-KD": folder}, as
+    export.export_system writes them) names their exports; otherwise, and for the teachers, from `data`'s runs."""
 
-    def __init__(self, data: ComparisonData):
-        self.data = data
+    def __init__(self, data: ComparisonData, exports: dict[str, Path] | None = None):
+        self.data, self.exports = data, dict(exports or {})
         self._models: dict[tuple[str, str], list[MTDNN]] = {}
         self._tokenizer = None
+
+    def model(self, name: str, run: Path, task: str) -> MTDNN:
+        """`name`'s model for `task`: from its export where there is one, else from `run`, with the tokenizer and
+        max_length of the profile its run was trained with."""
+        if name in self.exports:
+            return MTDNN.from_pretrained(exported_folder(self.exports[name], task))
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer(self.data.profile.encoder)
+        model = MTDNN.load(Path(run) / "model")
+        model.tokenizer, model.max_length = self._tokenizer, self.data.profile.max_length
+        return model
 
     def loaded(self, task: str) -> dict[str, list[MTDNN]]:
         """The models of `task`: MT-DNN, MT-DNN-KD and the ensemble's teachers (layout.teacher_runs)."""
@@ -238,11 +252,12 @@ class OwnInput:
             members[ENSEMBLE_NAME] = teacher_runs(self.data.root / self.data.profile.name, task)
         for name, folders in members.items():
             if folders and (task, name) not in self._models:
-                self._models[task, name] = [MTDNN.load(Path(f) / "model") for f in folders]
+                self._models[task, name] = [self.model(name, f, task) for f in folders]
         return {name: self._models[task, name] for name, folders in members.items() if folders}
 
     def predict(self, task: str, text_a: str, text_b: str | None = None) -> dict:
-        """The models on one input of `task`: a sentence, or a pair for a pairwise task.
+        """The models on one input of `task`: a sentence, or a pair for a pairwise task (inference.predict_texts,
+        in the precision the profile evaluates in).
 
         Returns {"task", "text_a", "text_b", "probabilities": {model: list (STS-B: [score])},
         "predictions": {model: label name (STS-B: the score)}}."""
@@ -251,19 +266,13 @@ class OwnInput:
             raise ValueError("type a sentence first")
         if len(spec.text_fields) > 1 and not (text_b or "").strip():
             raise ValueError(f"{spec.name} compares two texts: give the second one too ({spec.text_fields[1]})")
-        profile = self.data.profile
-        if self._tokenizer is None:
-            self._tokenizer = load_tokenizer(profile.encoder)
-        row = {spec.text_fields[0]: [text_a]}
-        if len(spec.text_fields) > 1:
-            row[spec.text_fields[1]] = [text_b]
-        row |= {"label": [0.0 if spec.is_regression else 0], "idx": [0]}
-        datasets.disable_progress_bars()
-        encoded = encode(spec.name, datasets.Dataset.from_dict(row), self._tokenizer, profile.max_length)
+        example = dict(zip(spec.text_fields, (text_a, text_b)))
+        precision = "bf16" if self.data.profile.mixed_precision == "bf16" else "float32"
         probabilities, predictions = {}, {}
         for name, models in self.loaded(spec.name).items():
-            p = np.mean([predict(m, spec.name, encoded, self._tokenizer.pad_token_id) for m in models], axis=0)[0]
-            p = np.atleast_1d(p).astype(float)
+            answers = [predict_texts(m, spec.name, [example], precision=precision)[0] for m in models]
+            p = np.mean([[a["score"]] if spec.is_regression else list(a["probabilities"].values()) for a in answers],
+                        axis=0)
             probabilities[name] = p.tolist()
             predictions[name] = float(p[0]) if spec.is_regression else spec.label_names[int(p.argmax())]
         return {"task": spec.name, "text_a": text_a, "text_b": text_b if len(spec.text_fields) > 1 else None,
