@@ -163,11 +163,6 @@ def main(argv=None) -> int:
     p_pred.add_argument("--precision", choices=("auto", "bf16", "float32"), default="auto",
                         help="auto (default): bf16 autocast where the CPU has bf16 units, else float32")
     p_pred.add_argument("--debug", action="store_true", help="on an error, show the full traceback, not one line")
-    if args.command == "predict":
-        from .reporting.export import predict_file
-        for line in predict_file(args.model, args.task, args.file, args.batch_size, args.precision):
-            print(line)
-        return 0
     p_les = sub.add_parser("lessons", help="execute every notebook on the profile's runs, for reading without training",
                            description="Run every notebook (papermill) on the finished runs of a profile and write "
                                        "each executed copy as .ipynb and as a self-contained .html page into --out; "
