@@ -72,6 +72,8 @@ def test_predict_texts_gives_labels_probabilities_and_scores(folder):
                   r"format_version 1"),
     ("drop field", r"config\.json: missing field\(s\) max_length"),
     ("other head", r"field 'heads' has .*ClassificationHead.*this mtdnn_lite builds .*SANHead"),
+    ("unknown task", r"field 'heads' has \[\{'task': 'RTEE'.*expected one entry per task head"),
+    ("other weights", r"model\.safetensors: does not fit config\.json \(.*Missing key"),
 ])
 def test_a_damaged_or_foreign_folder_is_refused_in_one_line(folder, tmp_path, capsys, damage, expected):
     copy = tmp_path / "copy"
@@ -86,11 +88,19 @@ def test_a_damaged_or_foreign_folder_is_refused_in_one_line(folder, tmp_path, ca
         (copy / "config.json").unlink()
     elif damage == "truncate config":
         (copy / "config.json").write_text((copy / "config.json").read_text()[:100])
+    elif damage == "other weights":  # another model's weights, of a size the config records
+        MTDNN(load_encoder("tiny"), ["RTE"], tokenizer=load_tokenizer("tiny"), max_length=32).save_pretrained(
+            tmp_path / "other")
+        shutil.copy(tmp_path / "other" / "model.safetensors", copy / "model.safetensors")
+        config["files"]["model.safetensors"] = (copy / "model.safetensors").stat().st_size
+        (copy / "config.json").write_text(json.dumps(config))
     else:
         if damage == "version 2":
             config |= {"format_version": 2, "mtdnn_lite_version": "9.0"}
         elif damage == "drop field":
             del config["max_length"]
+        elif damage == "unknown task":
+            config["heads"][0]["task"] = "RTEE"
         else:
             config["heads"][0]["kind"] = "ClassificationHead"
         (copy / "config.json").write_text(json.dumps(config))

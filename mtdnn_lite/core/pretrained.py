@@ -22,7 +22,7 @@ from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntry
 from safetensors.torch import load_model, save_model
 from transformers import AutoTokenizer
 
-from ..glue.tasks import get_task
+from ..glue.tasks import TASKS, get_task
 from .encoder import encoder_from_config
 
 FORMAT, FORMAT_VERSION = "mtdnn_lite", 1
@@ -105,6 +105,10 @@ def read_config(directory: Path) -> dict:
     missing = [field for field in FIELDS if field not in config]
     if missing:
         raise ValueError(f"{path}: missing field(s) {', '.join(missing)}; expected {', '.join(FIELDS)}")
+    unknown = [head for head in config["heads"] if not isinstance(head, dict) or head.get("task") not in TASKS]
+    if unknown or not config["heads"]:
+        raise ValueError(f"{path}: field 'heads' has {unknown or 'none'}; expected one entry per task head, each "
+                         f"naming a GLUE task ({', '.join(TASKS)})")
     for name, size in config["files"].items():
         found = (directory / name).stat().st_size if (directory / name).is_file() else None
         if found != size:
@@ -120,7 +124,7 @@ def read_folder(cls, directory: Path):
     model = cls(encoder_from_config(config["encoder_config"]), tasks, config["san"], config["readout"],
                 tokenizer=AutoTokenizer.from_pretrained(str(directory)), max_length=config["max_length"])
     for head in config["heads"]:
-        built = head_entry(head["task"], model.heads[get_task(head["task"]).name])
+        built = head_entry(head["task"], model.heads[head["task"]])
         if built != head:
             raise ValueError(f"{Path(directory) / CONFIG}: field 'heads' has {head}, this mtdnn_lite builds "
                              f"{built} for it")
@@ -145,7 +149,7 @@ def local_folder(name: str | Path, **hub) -> Path:
 
 
 class Pretrained(PyTorchModelHubMixin, library_name="mtdnn_lite", tags=["mt-dnn", "glue", "multi-task"],
-                 paper_url="https://arxiv.org/abs/1901.11504", model_card_template=CARD):
+                 model_card_template=CARD):
     """huggingface_hub's save_pretrained and push_to_hub for an MTDNN, in the folder format above, and
     from_pretrained of a folder or a hub repo id."""
 

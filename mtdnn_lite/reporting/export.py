@@ -52,9 +52,11 @@ def system_runs(root, profile: Profile, system: str) -> dict[str, Path]:
 def is_export(path: Path) -> bool:
     """Whether `path` holds an export and nothing else: a card and pretrained folders."""
     def pretrained(folder: Path) -> bool:
-        config = folder / CONFIG
-        return config.is_file() and json.loads(config.read_text()).get("format") == FORMAT
-    return all(p.name == CARD or p.name.endswith(".tmp") or (p.is_dir() and pretrained(p)) for p in path.iterdir())
+        try:
+            return json.loads((folder / CONFIG).read_text()).get("format") == FORMAT
+        except (OSError, ValueError):
+            return False
+    return all(p.name == CARD or (p.is_dir() and pretrained(p)) for p in path.iterdir())
 
 
 def export_system(profile: Profile, system: str, runs, results, out) -> Path:
