@@ -30,6 +30,8 @@ from safetensors import safe_open
 from mtdnn_lite.core.encoder import minilm_path
 from mtdnn_lite.experiments.pipeline import STAGES
 
+pytestmark = pytest.mark.xdist_group("device_runner")  # one worker: the tests share the pack and the run
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 TASK = "RTE"  # one task with a teacher and a test set: every stage and every table of reproduce
