@@ -91,8 +91,9 @@ def tiny_reproduction(tmp_path_factory, glue_dir) -> dict:
 
     As `python -m mtdnn_lite reproduce --profile tiny --tasks CoLA RTE QNLI --seeds 2 --set max_train=32 --set
     max_eval=24` with these --runs and --results folders. Made once for all xdist workers: the first to ask makes
-    it under a file lock, in the session's shared temporary folder; the others wait for it. Read it only: a test
-    that changes runs or results works on a copy (shutil.copytree into its tmp_path)."""
+    it under a file lock, in the session's shared temporary folder; the others wait for it, so its tests share
+    xdist_group("tiny_reproduction"). Read it only: a test that changes runs or results works on a copy
+    (shutil.copytree into its tmp_path)."""
     from mtdnn_lite.experiments.profiles import get_profile
     from mtdnn_lite.reporting.reproduce import reproduce
 

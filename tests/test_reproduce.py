@@ -10,8 +10,9 @@ import pytest
 
 from mtdnn_lite.__main__ import main
 
-# On one worker: the tests share the reproduction; another worker would only wait for it.
-pytestmark = pytest.mark.xdist_group("reproduce")
+# On one worker: the tests share the reproduction; another worker would only wait for it. Other tests that read
+# tiny_reproduction join this group.
+pytestmark = pytest.mark.xdist_group("tiny_reproduction")
 
 TASKS = ["CoLA", "RTE", "QNLI"]
 
