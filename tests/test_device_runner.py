@@ -1,19 +1,26 @@
 """scripts/device_pack.py and scripts/device_run.py end to end on this CPU: the tiny profile on RTE alone.
 
-The pack holds RTE's GLUE folder and wheels for this Python only (pip download from PyPI: these tests need the
-network); the runner installs them, unpacks GLUE, upcasts the weights, runs every stage and writes its three
-files; a budget too small for the stages gives a partial table naming the unfinished ones; a corrupt or
-incomplete pack is refused in one line.
+The pack holds RTE's GLUE folder and wheels for this Python only, which pip download takes from a folder of
+wheels made of this environment's installed packages (`installed_wheel`; --find-links: no network); the runner
+installs them, unpacks GLUE, upcasts the weights, runs every stage and writes its three files; a budget too small
+for the stages gives a partial table naming the unfinished ones; a corrupt or incomplete pack is refused in one
+line.
 """
 
+import base64
 import csv
+import hashlib
 import importlib.util
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -22,6 +29,8 @@ from safetensors import safe_open
 
 from mtdnn_lite.core.encoder import minilm_path
 from mtdnn_lite.experiments.pipeline import STAGES
+
+pytestmark = pytest.mark.xdist_group("device_runner")  # one worker: the tests share the pack and the run
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -42,11 +51,42 @@ def load_script(name: str):
     return module
 
 
+def installed_wheel(name: str, folder: Path) -> Path:
+    """A wheel of the distribution `name` made of its files as installed here (those its RECORD lists, less
+    scripts, bytecode and the installer's own files), under the tags of its WHEEL file: what pip download would
+    fetch from PyPI for this Python and platform."""
+    dist = metadata.distribution(name)
+    tags = [line.split(":", 1)[1].strip() for line in dist.read_text("WHEEL").splitlines() if line.startswith("Tag:")]
+    tag = "-".join(".".join(dict.fromkeys(t.split("-")[i] for t in tags)) for i in range(3))  # cp311-cp311-a.b
+    record = next(f for f in dist.files if f.name == "RECORD" and f.parent.name.endswith(".dist-info"))
+    files = [f for f in dist.files if ".." not in f.parts and "__pycache__" not in f.parts
+             and not (f.parent == record.parent and f.name in ("INSTALLER", "RECORD", "REQUESTED", "direct_url.json"))]
+    wheel = folder / f"{re.sub(r'[-_.]+', '_', dist.metadata['Name'])}-{dist.version}-{tag}.whl"
+    lines = []
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            data = dist.locate_file(file).read_bytes()
+            archive.writestr(file.as_posix(), data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            lines.append(f"{file.as_posix()},sha256={digest},{len(data)}")
+        archive.writestr(record.as_posix(), "\n".join([*lines, f"{record.as_posix()},,"]) + "\n")
+    return wheel
+
+
 @pytest.fixture(scope="module")
-def pack(glue_dir, tmp_path_factory):
+def wheelhouse(tmp_path_factory) -> Path:
+    """A folder with a wheel of each package the pack needs, made of this environment's installed copies."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    for requirement in load_script("device_pack.py").wheel_requirements():
+        installed_wheel(requirement.split("==")[0], folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pack(glue_dir, wheelhouse, tmp_path_factory):
     dest = tmp_path_factory.mktemp("device") / "pack"
     done = script("device_pack.py", "--glue-dir", glue_dir, "--dest", dest, "--tasks", TASK,
-                  "--python-versions", PYTHON)
+                  "--python-versions", PYTHON, "--find-links", wheelhouse)
     assert done.returncode == 0, done.stderr
     assert "carry: none" in done.stdout  # a pack outside the repository cannot travel, and it says so
     return dest
@@ -66,8 +106,9 @@ def completed(pack, tmp_path_factory):
     return check, run, base / "work", base / "out"
 
 
-def test_pack_holds_glue_fp16_weights_and_only_the_missing_wheels(pack):
+def test_pack_holds_glue_fp16_weights_and_only_the_missing_wheels(pack, wheelhouse):
     manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["wheels"]["source"] == str(wheelhouse)
     for name, entry in manifest["files"].items():
         assert (pack / name).stat().st_size == entry["bytes"]
         assert load_script("device_pack.py").sha256(pack / name) == entry["sha256"]
@@ -136,9 +177,26 @@ def test_run_writes_results_times_and_throughput(completed):
     assert not any(n.endswith(".safetensors") or "/predictions/" in n for n in names)
 
 
-def test_budget_too_small_gives_a_partial_table_naming_the_unfinished_stages(pack, tmp_path):
-    # mtl is made endless: st finishes, mtl is stopped at the budget, the later stages are not started
-    run = run_device(pack, tmp_path / "work", tmp_path / "out", "--budget-s", 120, "--reserve-s", 5,
+def budget_for_st_alone(completed, reserve_s: float) -> int:
+    """Seconds of budget in which st finishes and mtl is started, then stopped: twice what the complete run took
+    on this machine to finish st, then the runner's MIN_STAGE_S for mtl, its GRACE_S and the reserve."""
+    _, run, _, out = completed
+    summary = json.loads((out / "device_run.json").read_text())
+    before_st = summary["budget_s"] - float(re.search(r"(\d+) s of the budget left", run.stdout).group(1))
+    st_done = before_st + next(s["wall_s"] for s in summary["stages"] if s["stage"] == "st")
+    stages = load_script("device_stages.py")
+    return math.ceil(2 * st_done + stages.MIN_STAGE_S + stages.GRACE_S + reserve_s)
+
+
+def test_budget_too_small_gives_a_partial_table_naming_the_unfinished_stages(pack, completed, tmp_path, monkeypatch):
+    # mtl is made endless: st finishes, mtl is stopped at the budget, the later stages are not started. The work
+    # folder starts with the preparation of `completed` (installed wheels, GLUE, encoder), as a later call on the
+    # same machine finds it, so the budget is spent on the stages.
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # device_stages.py imports device_setup.py beside it
+    budget = budget_for_st_alone(completed, reserve_s=5)
+    for folder in ("site", "data", load_script("device_setup.py").ENCODER_DIR):
+        shutil.copytree(completed[2] / folder, tmp_path / "work" / folder)
+    run = run_device(pack, tmp_path / "work", tmp_path / "out", "--budget-s", budget, "--reserve-s", 5,
                      "--set", "epochs_mtl=100000")
     assert run.returncode == 1, run.stdout + run.stderr
     summary = json.loads((tmp_path / "out" / "device_run.json").read_text())
@@ -149,7 +207,7 @@ def test_budget_too_small_gives_a_partial_table_naming_the_unfinished_stages(pac
     assert "KeyboardInterrupt" in (tmp_path / "work" / "logs" / "2_mtl.log").read_text()  # stopped, not killed
     assert all(status[s]["status"] == "not started (budget spent)" for s in STAGES[2:])
     assert summary["unfinished"] == list(STAGES[1:]) and not summary["results"]["complete"]
-    assert summary["total_s"] <= 120
+    assert summary["total_s"] <= budget
     results = tmp_path / "work" / "results" / "tiny"
     md = (results / "glue_dev.md").read_text()
     assert md.startswith("# GLUE dev results: profile `tiny`\n\n> **Partial results.**")

@@ -14,6 +14,8 @@ from mtdnn_lite.reporting.distillation import (ALL_TASKS, BOOTSTRAP, ENSEMBLE_GA
                                                distillation_table, seed_distillation)
 from mtdnn_lite.reporting.distillation_report import describe_distillation, write_from_results
 
+pytestmark = pytest.mark.xdist_group("tiny_reproduction")  # the session's tiny reproduction: one worker
+
 LABELS = np.random.default_rng(0).integers(0, 2, 400)
 
 

@@ -27,6 +27,8 @@ operation): on class probabilities, and on an STS-B score (0–5)."""
 FRESH_PROCESS = """
 import json, sys
 from mtdnn_lite import MTDNN, predict_texts
+
+pytestmark = pytest.mark.xdist_group("tiny_reproduction")  # the session's tiny reproduction: one worker
 export, examples = sys.argv[1], json.loads(open(sys.argv[2]).read())
 out = {}
 for task, rows in examples.items():

@@ -19,6 +19,8 @@ from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.experiments.runs import read_json
 from mtdnn_lite.glue.data import resolve_glue_dir
 
+pytestmark = pytest.mark.xdist_group("faults")  # on one worker: the tests share the run of `straight`
+
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {"tasks": ["MRPC", "STS-B"], "max_train": 48, "max_eval": 32, "epochs_mtl": 3}
 """The multi-task run every test here interrupts: two tasks, 3 epochs of 6 steps."""

@@ -19,6 +19,8 @@ from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.experiments.runs import config_hash, read_json, read_predictions
 from mtdnn_lite.reporting.results import scores_table
 
+pytestmark = pytest.mark.xdist_group("kd")  # on one worker: the tests share the runs kd_runs trains
+
 # --- the loss, by hand -------------------------------------------------------------------------------------------
 
 Z = [[1.0, -0.5, 0.25], [0.0, 2.0, -1.0]]  # the student's logits, B = 2, C = 3

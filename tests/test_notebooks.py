@@ -124,6 +124,7 @@ def notebook_parameters(path: Path, glue_dir, figures: Path, run_dirs: dict[str,
     return {name: value for name, value in wanted.items() if name in declared}
 
 
+@pytest.mark.xdist_group("notebooks")  # on one worker: the notebooks share their runs; the browser test opens them
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs_on_the_tiny_profile(path, glue_dir, tmp_path, shared_run_dirs, executed_notebooks,
                                           _this_python_kernel):
@@ -159,7 +160,8 @@ def test_notebook_07_asks_before_training_missing_runs(glue_dir, tmp_path, _this
 def test_the_readme_test_command_works_with_a_relative_glue_dir(glue_dir):
     """The README's `export GLUE_DIR=../shared/glue` then pytest, from the repository root: a pytest of its own
     runs one notebook with GLUE_DIR relative (conftest.py makes it absolute before papermill changes folder)."""
-    env = {**os.environ, "GLUE_DIR": os.path.relpath(glue_dir, REPO), "PWD": str(REPO)}
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}  # not this run's worker
+    env = {**shell, "GLUE_DIR": os.path.relpath(glue_dir, REPO), "PWD": str(REPO)}
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              str(Path(__file__).relative_to(REPO)), "-k", "tiny_profile and 02_architecture"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)

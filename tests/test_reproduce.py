@@ -1,28 +1,28 @@
-"""`python -m mtdnn_lite reproduce` on the tiny profile: every stage, then the tables it promises."""
+"""`python -m mtdnn_lite reproduce` on the tiny profile: every stage, then the tables it promises (the session's
+`tiny_reproduction`, tests/conftest.py)."""
 
 import csv
 import json
+import shutil
 import zipfile
 
 import pytest
 
 from mtdnn_lite.__main__ import main
 
+# On one worker: the tests share the reproduction; another worker would only wait for it. Other tests that read
+# tiny_reproduction join this group.
+pytestmark = pytest.mark.xdist_group("tiny_reproduction")
+
 TASKS = ["CoLA", "RTE", "QNLI"]
 
 
-@pytest.fixture(scope="module")
-def reproduced(glue_dir, tmp_path_factory):
-    base = tmp_path_factory.mktemp("reproduce")
-    argv = ["reproduce", "--profile", "tiny", "--tasks", *TASKS, "--glue-dir", str(glue_dir),
-            "--runs", str(base / "runs"), "--results", str(base / "results"), "--seeds", "2",
-            "--set", "max_train=32", "--set", "max_eval=24"]
-    assert main(argv) == 0
-    return base / "results" / "tiny", argv
+@pytest.fixture
+def out(tiny_reproduction):
+    return tiny_reproduction["results"] / "tiny"
 
 
-def test_glue_dev_table_has_every_system_and_task(reproduced):
-    out, _ = reproduced
+def test_glue_dev_table_has_every_system_and_task(out):
     rows = list(csv.DictReader((out / "glue_dev.csv").open()))
     systems = {r["stage"]: r for r in rows}
     assert {"st", "mtl", "refine", "ensemble", "student_refine"} <= set(systems)
@@ -33,8 +33,7 @@ def test_glue_dev_table_has_every_system_and_task(reproduced):
     assert "dev (24 of 277 rows)" in md  # RTE's capped dev split says so
 
 
-def test_submission_inference_cost_and_stage_times(reproduced):
-    out, _ = reproduced
+def test_submission_inference_cost_and_stage_times(out):
     with zipfile.ZipFile(out / "submission" / "submission.zip") as z:
         names = set(z.namelist())
     assert {"CoLA.tsv", "RTE.tsv", "QNLI.tsv"} <= names
@@ -47,9 +46,8 @@ def test_submission_inference_cost_and_stage_times(reproduced):
     assert times["teacher"]["runs"] == 4  # 2 teachers × 2 teacher tasks
 
 
-def test_seeds_have_their_own_runs_a_mean_sd_table_and_the_comparisons(reproduced):
-    out, argv = reproduced
-    runs = out.parents[1] / "runs"
+def test_seeds_have_their_own_runs_a_mean_sd_table_and_the_comparisons(out, tiny_reproduction):
+    runs = tiny_reproduction["runs"]
     seed1 = json.loads((runs / "seed1" / "tiny" / "mtl" / "config.json").read_text())
     assert seed1["seed"] == 1 and json.loads((runs / "tiny" / "mtl" / "config.json").read_text())["seed"] == 0
     seeds = list(csv.DictReader((out / "seeds.csv").open()))
@@ -66,9 +64,13 @@ def test_seeds_have_their_own_runs_a_mean_sd_table_and_the_comparisons(reproduce
     assert "95 % interval" in (out / "comparisons.md").read_text()
 
 
-def test_a_second_reproduce_plans_nothing_and_reuses_every_run(reproduced, monkeypatch, capsys):
+def test_a_second_reproduce_plans_nothing_and_reuses_every_run(tiny_reproduction, glue_dir, tmp_path, monkeypatch,
+                                                              capsys):
     from mtdnn_lite.core import trainer
-    _, argv = reproduced
+    shutil.copytree(tiny_reproduction["runs"], tmp_path / "runs")  # this reproduce writes its tables anew
+    argv = ["reproduce", "--profile", "tiny", "--tasks", *TASKS, "--glue-dir", str(glue_dir), "--runs",
+            str(tmp_path / "runs"), "--results", str(tmp_path / "results"), "--seeds", "2", "--set", "max_train=32",
+            "--set", "max_eval=24"]
     monkeypatch.setattr(trainer, "train_epoch", lambda *a, **k: pytest.fail("a finished run was retrained"))
     capsys.readouterr()
     assert main(argv) == 0

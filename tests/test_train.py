@@ -13,6 +13,8 @@ from mtdnn_lite.experiments.profiles import get_profile
 from mtdnn_lite.experiments.runs import read_json
 from mtdnn_lite.reporting.results import scores_table, stage_summary
 
+pytestmark = pytest.mark.xdist_group("train")  # on one worker: the tests share the runs of `stages`
+
 # one task of each output layer: single-sentence, similarity, pairwise (SAN), ranking
 TASKS = ("CoLA", "STS-B", "RTE", "QNLI")
 

@@ -17,6 +17,8 @@ from mtdnn_lite.reporting.results import scores_table
 from mtdnn_lite.views import comparison as comparison_data
 from mtdnn_lite.views import kd_distillation, kd_teachers, widgets
 
+pytestmark = pytest.mark.xdist_group("widgets")  # on one worker: the tests share the runs of `runs`
+
 TASKS = ("CoLA", "RTE")
 
 
