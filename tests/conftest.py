@@ -85,7 +85,6 @@ def glue_dir() -> Path:
     return path
 
 
-
 @pytest.fixture(scope="session")
 def tiny_reproduction(tmp_path_factory, glue_dir) -> dict:
     """The tiny profile reproduced once per test session: {"runs": Path, "results": Path, "profile": Profile}.
