@@ -200,7 +200,7 @@ def main(argv=None) -> int:
         return 0
     profile = _profile(args)
 
-    start, glue_dir = time.perf_counter(), resolve_glue_dir(args.glue_dir)
+    start, glue_dir = time.perf_counter(), resolve_glue_dir(args.glue_dir, "--glue-dir")
     if args.command == "train":
         pipeline.run_stage(args.stage, profile, glue_dir, args.runs)
         print(f"stage {args.stage} ({profile.name}) finished in {time.perf_counter() - start:.0f} s")

@@ -178,7 +178,8 @@ def broken_glue(tmp_path: Path, glue_dir: Path) -> Path:
     (["--set", "lr"], "error: argument --set: expected KEY=VALUE, got 'lr' (see python -m mtdnn_lite train --help)"),
     (["--set", "lrr=1"], "error: unknown profile setting(s) ['lrr']"),
     (["--tasks", "COLAA"], "error: unknown GLUE task 'COLAA'"),
-    (["--glue-dir", "{tmp}/nowhere"], "error: no CoLA folder: expected {tmp}/nowhere/CoLA"),
+    (["--glue-dir", "{tmp}/nowhere"], "error: --glue-dir={tmp}/nowhere is not a directory (looked for {tmp}/nowhere)"),
+    (["--glue-dir", "{tmp}"], "error: no CoLA folder: expected {tmp}/CoLA"),
     (["--glue-dir", "{broken}"], "error: {broken}/CoLA/train.tsv line 4, field 'label': bad value '7'"),
     (["--runs", "{tmp}/no-runs", "evaluate"], "error: no finished runs of profile tiny under {tmp}/no-runs/tiny"),
 ])
@@ -214,28 +215,56 @@ def test_a_relative_glue_dir_is_read_from_where_it_was_set(glue_dir, tmp_path, m
     assert resolve_glue_dir() is None  # the hub: no machine's folder is guessed
 
 
+HOLD = """
+import sys, time
+from pathlib import Path
+from accelerate import Accelerator
+from mtdnn_lite.__main__ import cli
+
+go, argv = Path(sys.argv[1]), sys.argv[2:]
+real_save = Accelerator.save_state
+def save_state(self, *args, **kwargs):  # epoch 1's checkpoint waits for the test's go: the run stays held
+    while not go.exists():
+        time.sleep(0.1)
+    return real_save(self, *args, **kwargs)
+Accelerator.save_state = save_state
+sys.exit(cli(argv))
+"""
+
+
 def test_two_processes_on_one_run_folder_take_turns(glue_dir, tmp_path):
     """Two `train --stage mtl` on one runs folder (a notebook training while `reproduce` runs): the second says in
-    one line which process holds the run and waits for it, then reuses the finished run; no traceback."""
-    command = [sys.executable, "-m", "mtdnn_lite", "train", "--stage", "mtl", "--profile", "tiny", "--tasks", "RTE",
-               "--glue-dir", str(glue_dir), "--runs", str(tmp_path / "runs"), "--set", "epochs_mtl=20"]
+    one line which process holds the run and waits for it, then reuses the finished run; no traceback. The first
+    holds the run (its epoch 1 checkpoint waits) until the second has said so."""
+    argv = ["train", "--stage", "mtl", "--profile", "tiny", "--tasks", "RTE", "--glue-dir", str(glue_dir),
+            "--runs", str(tmp_path / "runs")]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    run = tmp_path / "runs" / "tiny" / "mtl"
-    with open(tmp_path / "first.log", "w") as log:
-        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    run, go = tmp_path / "runs" / "tiny" / "mtl", tmp_path / "go"
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    with open(logs[0], "w") as first_log, open(logs[1], "w") as second_log:
+        first = subprocess.Popen([sys.executable, "-c", HOLD, str(go), *argv], stdout=first_log,
+                                 stderr=subprocess.STDOUT, env=env)
+        second = None
         try:
             deadline = time.monotonic() + 300
             while not (run / locks.HOLDER).is_file():  # until the first holds the run
-                assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()
+                assert first.poll() is None and time.monotonic() < deadline, logs[0].read_text()
                 time.sleep(0.1)
-            second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+            second = subprocess.Popen([sys.executable, "-m", "mtdnn_lite", *argv], stdout=second_log,
+                                      stderr=subprocess.STDOUT, env=env)
+            while "is held by" not in logs[1].read_text():  # until the second says it waits
+                assert second.poll() is None and time.monotonic() < deadline, logs[1].read_text()
+                time.sleep(0.1)
         finally:
-            first.wait(timeout=600)
-    first_log = (tmp_path / "first.log").read_text()
-    assert first.returncode == 0 and second.returncode == 0, first_log + second.stderr
-    waiting = [line for line in second.stderr.splitlines() if "is held by" in line]
-    assert len(waiting) == 1 and waiting[0].startswith(f"{run} is held by pid {first.pid} on host "), second.stderr
+            go.touch()
+            for process in (first, second):
+                if process is not None:
+                    process.wait(timeout=600)
+    first_out, second_out = (log.read_text() for log in logs)
+    assert first.returncode == 0 and second.returncode == 0, first_out + second_out
+    waiting = [line for line in second_out.splitlines() if "is held by" in line]
+    assert len(waiting) == 1 and waiting[0].startswith(f"{run} is held by pid {first.pid} on host "), second_out
     assert waiting[0].endswith(": waiting for it to finish")
-    assert "Traceback" not in first_log + second.stderr
-    assert "mtl epoch" in first_log and "mtl epoch" not in second.stderr  # the second trained nothing: it reused
-    assert read_json(run / "done.json")["epochs"] == 20 and not (run / locks.HOLDER).exists()
+    assert "Traceback" not in first_out + second_out
+    assert "mtl epoch" in first_out and "mtl epoch" not in second_out  # the second trained nothing: it reused
+    assert read_json(run / "done.json")["epochs"] == 2 and not (run / locks.HOLDER).exists()

@@ -41,7 +41,8 @@ def holding(run: Path):
         print(f"{run} is held by {holder(run)}: waiting for it to finish", file=sys.stderr, flush=True)
         lock.acquire()
     try:
-        write_json(run / HOLDER, {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv),
+        command = " ".join(sys.argv).replace(str(Path(__file__).parents[1] / "__main__.py"), "python -m mtdnn_lite")
+        write_json(run / HOLDER, {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                                   "since": time.strftime("%Y-%m-%d %H:%M:%S")})
         yield
     finally:

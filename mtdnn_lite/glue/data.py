@@ -55,17 +55,18 @@ SPLIT_LABELS = {"train": "train", "validation": "dev", "validation_matched": "de
                 "test": "test", "test_matched": "test-m", "test_mismatched": "test-mm"}
 
 
-def resolve_glue_dir(glue_dir: str | Path | None = None) -> Path | None:
+def resolve_glue_dir(glue_dir: str | Path | None = None, name: str = "glue_dir") -> Path | None:
     """The GLUE directory to read, as an absolute path: `glue_dir` if given, else $GLUE_DIR; None when neither
     is set (load_glue then reads the hub's nyu-mll/glue).
 
     A relative `glue_dir` is taken from the working directory, as any path argument is. A relative $GLUE_DIR
     is taken from the directory it was set in: the shell's, which it exports as $PWD to every process it starts,
     even one that then changes its own working directory (papermill and Jupyter start a notebook's kernel in
-    the notebook's folder). A directory that does not exist is an error, in one line that says what to do.
+    the notebook's folder). A directory that does not exist is an error, in one line that says what to do and
+    names where the path came from (`name`, e.g. "--glue-dir", or GLUE_DIR).
     """
     if glue_dir:
-        chosen, base, origin = Path(glue_dir), Path.cwd(), "glue_dir"
+        chosen, base, origin = Path(glue_dir), Path.cwd(), name
     elif os.environ.get("GLUE_DIR"):
         chosen, base, origin = Path(os.environ["GLUE_DIR"]), Path(os.environ.get("PWD") or Path.cwd()), "GLUE_DIR"
     else:
