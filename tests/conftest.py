@@ -25,9 +25,9 @@ LONGEST_FIRST = ("notebooks", "device_runner")
 """The groups with the most work, handed out before everything else, so that no worker ends the run alone
 with one of them."""
 
-TINY_REPRODUCTION_TASKS = ("CoLA", "STS-B", "MNLI", "QNLI", "RTE")
-"""The tasks of `tiny_reproduction`: one without a teacher for each kind of head (CoLA, STS-B), pair tasks with
-teachers scored on a dev-proxy (MNLI, 3 classes) and on their dev sets (QNLI's ranking, RTE)."""
+TINY_REPRODUCTION_TASKS = ("CoLA", "RTE", "QNLI")
+"""The tasks of `tiny_reproduction`: a pair of teacher tasks (MT-DNN-KD distils RTE and QNLI) and a
+single-sentence task, so every stage and every table has something to show."""
 
 
 def pytest_configure(config):
@@ -85,24 +85,38 @@ def glue_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_reproduction(tmp_path_factory, glue_dir) -> dict:
-    """The tiny profile reproduced once per test session: {"runs": Path, "results": Path, "profile": Profile}.
-
-    As `python -m mtdnn_lite reproduce --profile tiny --tasks CoLA STS-B MNLI QNLI RTE --seeds 2 --set max_train=32
-    --set max_eval=24` with these --runs and --results folders. Made once for all xdist workers: the first to ask makes
-    it under a file lock, in the session's shared temporary folder; the others wait for it, so its tests share
-    xdist_group("tiny_reproduction"). Read it only: a test that changes runs or results works on a copy
-    (shutil.copytree into its tmp_path)."""
-    from mtdnn_lite.experiments.profiles import get_profile
+def shared_reproduction(tmp_path_factory, glue_dir, name: str, profile, seeds: int) -> dict:
+    """`reproduce` of `profile` once for all xdist workers: the first to ask makes it under a file lock, in the
+    session's shared temporary folder (``<name>/``); the others wait for it, so the tests that read it share
+    xdist_group(name). {"runs": the runs root, "results": the results root (tables in <results>/tiny/), "profile"}."""
     from mtdnn_lite.reporting.reproduce import reproduce
 
     base = tmp_path_factory.getbasetemp()
-    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tiny_reproduction"
-    made = {"runs": root / "runs", "results": root / "results",
-            "profile": get_profile("tiny", tasks=TINY_REPRODUCTION_TASKS, max_train=32, max_eval=24)}
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    made = {"runs": root / "runs", "results": root / "results", "profile": profile}
     with FileLock(f"{root}.lock"):
         if not (root / "done").is_file():  # one interrupted in another worker resumes here
-            reproduce(made["profile"], glue_dir, made["runs"], made["results"], seeds=2)
+            reproduce(profile, glue_dir, made["runs"], made["results"], seeds=seeds)
             (root / "done").touch()
     return made
+
+
+@pytest.fixture(scope="session")
+def tiny_reproduction(tmp_path_factory, glue_dir) -> dict:
+    """The tiny profile reproduced once per test session (`shared_reproduction`), as `python -m mtdnn_lite
+    reproduce --profile tiny --tasks CoLA RTE QNLI --seeds 2 --set max_train=32 --set max_eval=24`. Read it only: a
+    test that changes runs or results works on a copy (shutil.copytree into its tmp_path)."""
+    from mtdnn_lite.experiments.profiles import get_profile
+
+    profile = get_profile("tiny", tasks=TINY_REPRODUCTION_TASKS, max_train=32, max_eval=24)
+    return shared_reproduction(tmp_path_factory, glue_dir, "tiny_reproduction", profile, seeds=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_export_reproduction(tmp_path_factory, glue_dir) -> dict:
+    """The tiny profile on MNLI (teachers, a dev-proxy, 3 classes), RTE (teachers, dev) and STS-B (the regression),
+    one seed, reproduced once per session for the export tests (`shared_reproduction`)."""
+    from mtdnn_lite.experiments.profiles import get_profile
+
+    profile = get_profile("tiny", tasks=("MNLI", "RTE", "STS-B"))
+    return shared_reproduction(tmp_path_factory, glue_dir, "tiny_export_reproduction", profile, seeds=1)

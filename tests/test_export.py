@@ -28,7 +28,7 @@ FRESH_PROCESS = """
 import json, sys
 from mtdnn_lite import MTDNN, predict_texts
 
-pytestmark = pytest.mark.xdist_group("tiny_reproduction")  # the session's tiny reproduction: one worker
+pytestmark = pytest.mark.xdist_group("tiny_export_reproduction")  # the session's tiny reproduction: one worker
 export, examples = sys.argv[1], json.loads(open(sys.argv[2]).read())
 out = {}
 for task, rows in examples.items():
@@ -45,10 +45,10 @@ def offline_env() -> dict:
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_reproduction, tmp_path_factory):
+def exported(tiny_export_reproduction, tmp_path_factory):
     """MT-DNN-KD exported from the session's tiny reproduction by the command line."""
     out = tmp_path_factory.mktemp("export") / "mt-dnn-kd"
-    r = tiny_reproduction
+    r = tiny_export_reproduction
     assert main(["export", "--profile", "tiny", "--tasks", *r["profile"].tasks, "--system", "mt-dnn-kd",
                  "--runs", str(r["runs"]), "--results", str(r["results"]), str(out)]) == 0
     return out
@@ -71,13 +71,13 @@ def values(task: str, answers: list[dict]) -> np.ndarray:
                      for a in answers])
 
 
-def test_a_fresh_process_with_the_folder_alone_predicts_what_the_runs_stored(exported, tiny_reproduction, glue_dir,
+def test_a_fresh_process_with_the_folder_alone_predicts_what_the_runs_stored(exported, tiny_export_reproduction, glue_dir,
                                                                               tmp_path):
     elsewhere = tmp_path / "user"
     shutil.copytree(exported, elsewhere / "model")  # nothing beside it: no runs, no results, no GLUE
     for path in (elsewhere / "model").rglob("*.json"):
-        assert str(tiny_reproduction["runs"]) not in path.read_text(), path  # the folder names no run
-    examples = dev_examples(tiny_reproduction, glue_dir)
+        assert str(tiny_export_reproduction["runs"]) not in path.read_text(), path  # the folder names no run
+    examples = dev_examples(tiny_export_reproduction, glue_dir)
     (elsewhere / "examples.json").write_text(json.dumps({t: rows for t, (_, rows, _) in examples.items()}))
     done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, "model", "examples.json"], cwd=elsewhere,
                           env=offline_env(), capture_output=True, text=True, timeout=600)
@@ -93,8 +93,8 @@ def test_a_fresh_process_with_the_folder_alone_predicts_what_the_runs_stored(exp
             assert [a["label"] for a in got[task]["float32"]] == [names[r["prediction"]] for r in stored]
 
 
-def test_the_cli_predicts_a_tsv_from_stdin_in_a_fresh_process(exported, tiny_reproduction, glue_dir):
-    split, rows, stored = dev_examples(tiny_reproduction, glue_dir)["RTE"]
+def test_the_cli_predicts_a_tsv_from_stdin_in_a_fresh_process(exported, tiny_export_reproduction, glue_dir):
+    split, rows, stored = dev_examples(tiny_export_reproduction, glue_dir)["RTE"]
     tsv = "sentence1\tsentence2\n" + "".join(f"{r['sentence1']}\t{r['sentence2']}\n" for r in rows)
     done = subprocess.run([sys.executable, "-m", "mtdnn_lite", "predict", str(exported), "--task", "rte", "-",
                            "--precision", "float32"], input=tsv, env=offline_env(), capture_output=True, text=True,
@@ -112,8 +112,8 @@ def card_table(card: ModelCard, heading: str) -> pd.DataFrame:
     return pd.DataFrame(cells[2:], columns=cells[0])
 
 
-def test_the_card_numbers_are_those_of_the_results(exported, tiny_reproduction):
-    results = tiny_reproduction["results"] / "tiny"
+def test_the_card_numbers_are_those_of_the_results(exported, tiny_export_reproduction):
+    results = tiny_export_reproduction["results"] / "tiny"
     card = ModelCard.load(exported / "README.md")
     scores = pd.read_csv(results / "scores.csv")
     kd = scores[scores.stage == "student_refine"]
@@ -135,13 +135,13 @@ def test_the_card_numbers_are_those_of_the_results(exported, tiny_reproduction):
     cost = card_table(card, "Inference cost")
     assert list(cost["ensemble ÷ this model, time"]) == [f"{c['ensemble_over_student']:.2f}×" for c in costs]
     data = card_table(card, "Training data")
-    runs = tiny_reproduction["runs"] / "tiny" / "student_refine"
+    runs = tiny_export_reproduction["runs"] / "tiny" / "student_refine"
     for row in data.itertuples():
         assert row[2].startswith(f"{read_json(runs / row.task / 'data.json')[row.task]['train']['rows_used']:,} of")
 
 
-def test_the_card_names_dev_proxies_and_tasks_below_their_majority_floor(exported, tiny_reproduction):
-    card, runs = (exported / "README.md").read_text(), tiny_reproduction["runs"] / "tiny" / "student_refine"
+def test_the_card_names_dev_proxies_and_tasks_below_their_majority_floor(exported, tiny_export_reproduction):
+    card, runs = (exported / "README.md").read_text(), tiny_export_reproduction["runs"] / "tiny" / "student_refine"
     limitations = card.split("## Limitations\n", 1)[1]
     assert "MNLI is scored on a dev-proxy" in limitations and "RTE is scored on a dev-proxy" not in limitations
     for task in ("MNLI", "RTE"):
@@ -153,8 +153,8 @@ def test_the_card_names_dev_proxies_and_tasks_below_their_majority_floor(exporte
     assert "at most 64 examples per task" in limitations and "tiny randomly initialised" in limitations
 
 
-def test_each_system_exports_and_an_export_is_replaced_only_by_another(tiny_reproduction, tmp_path, capsys):
-    r = tiny_reproduction
+def test_each_system_exports_and_an_export_is_replaced_only_by_another(tiny_export_reproduction, tmp_path, capsys):
+    r = tiny_export_reproduction
     common = ["--profile", "tiny", "--tasks", *r["profile"].tasks, "--runs", str(r["runs"]), "--results",
               str(r["results"])]
     for system, comparison in (("mt-dnn", "MT-DNN − single-task"), ("single-task", "MT-DNN − single-task")):
@@ -176,10 +176,10 @@ def test_each_system_exports_and_an_export_is_replaced_only_by_another(tiny_repr
     assert "no finished mt-dnn run for MNLI, RTE, STS-B" in capsys.readouterr().err
 
 
-def test_a_card_is_refused_for_results_that_are_not_those_of_the_runs(exported, tiny_reproduction, tmp_path):
+def test_a_card_is_refused_for_results_that_are_not_those_of_the_runs(exported, tiny_export_reproduction, tmp_path):
     from mtdnn_lite.reporting.export import export_system
 
-    r = tiny_reproduction
+    r = tiny_export_reproduction
     results = tmp_path / "results"
     shutil.copytree(r["results"], results)
     scores = pd.read_csv(results / "tiny" / "scores.csv")
