@@ -225,6 +225,7 @@ def main(argv=None) -> int:
             written = distillation_report.write_from_runs(profile, roots, out, command)
         print(written[-1].read_text())
         print(f"distillation reading ({profile.name}) written to {', '.join(map(str, written))}")
+        return 0
     if args.command == "export":
         from .reporting.export import export_system
         out = export_system(profile, args.system, args.runs, args.results, args.out)

@@ -20,6 +20,8 @@ from mtdnn_lite.experiments.runs import read_json, read_predictions
 from mtdnn_lite.glue.tasks import get_task
 from mtdnn_lite.reporting.models import final_run
 
+pytestmark = pytest.mark.xdist_group("tiny_export_reproduction")  # the session's tiny reproduction: one worker
+
 BF16_TOLERANCE = {"probabilities": 0.02, "score": 0.05}
 """Largest difference from the float32 predictions allowed under bf16 autocast (8 bits of mantissa: about 0.4 % per
 operation): on class probabilities, and on an STS-B score (0–5)."""
@@ -28,7 +30,6 @@ FRESH_PROCESS = """
 import json, sys
 from mtdnn_lite import MTDNN, predict_texts
 
-pytestmark = pytest.mark.xdist_group("tiny_export_reproduction")  # the session's tiny reproduction: one worker
 export, examples = sys.argv[1], json.loads(open(sys.argv[2]).read())
 out = {}
 for task, rows in examples.items():
