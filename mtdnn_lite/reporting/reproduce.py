@@ -92,7 +92,7 @@ def plan_text(profile: Profile, plans) -> str:
         lines.append(f"  seed {profile.seed + i}: {plan.summary()}")
     seconds = sum(plan.seconds for plan in plans if plan.runs)
     if seconds == seconds:  # not nan
-        lines.append(f"  in all about {duration(seconds)} of training, plus evaluation (an estimate)")
+        lines.append(f"  in all about {duration(seconds)} (an estimate, evaluation and loading included)")
     return "\n".join(lines)
 
 

@@ -107,7 +107,8 @@ def cost_sentence(costs: list[dict]) -> str:
     where = costs[0]
     return (f"Inference: the ensemble of {'/'.join(map(str, k))} teachers takes {min(ratios):.1f}–{max(ratios):.1f}× "
             f"the student's time on the {len(costs)} teacher tasks ({', '.join(c['task'] for c in costs)}; "
-            f"{where['device']}, {where['torch_threads']} threads, batch {where['batch_size']}, median of "
+            f"{where['device']}, {'float32' if where.get('precision', 'no') == 'no' else where['precision']}, "
+            f"{where['torch_threads']} threads, batch {where['batch_size']}, median of "
             f"{where['repeats']} passes; `inference_cost.md`).")
 
 

@@ -32,11 +32,9 @@ ALL_TASKS: tuple[str, ...] = (*GLUE_TASKS, AX.name)
 
 
 def data_source(glue_dir: str | Path | None) -> str:
-    """How a figure names its data: "GLUE dir …/shared/glue" or "hub nyu-mll/glue"."""
-    if glue_dir is None:
-        return "hub nyu-mll/glue"
-    parts = Path(glue_dir).parts
-    return "GLUE dir …/" + "/".join(parts[-2:])
+    """How a figure names its data: "a local GLUE TSV copy" or "hub nyu-mll/glue" (a path would name one
+    machine's folders; the figure's table of splits says what the copy holds)."""
+    return "hub nyu-mll/glue" if glue_dir is None else "a local GLUE TSV copy"
 
 
 def task_table(tasks: Iterable[str] = ALL_TASKS) -> pd.DataFrame:
