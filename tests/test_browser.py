@@ -5,6 +5,8 @@
   of one's own gets both models' probabilities, and no cell fails.
 - Notebooks 01-06, as the notebook tests executed them, must show their figures (decoded PNG images in the
   rendered output).
+- The executed lessons' self-contained pages (notebooks/executed/*.html), opened from disk, must show their
+  figures.
 - The browser's console must show no error (SEVERE entries of Chromium's log, `console_errors`).
 
 JupyterLab runs from this environment with its own settings, workspace and config folders, on 127.0.0.1 and a
@@ -334,3 +336,22 @@ def test_notebook_figures_are_displayed_in_jupyterlab(path, chrome, jupyterlab, 
     assert all(src == "data:image/png;base64," and width > 0 for src, width in images), images
     assert chrome.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-OutputArea-output")
     close_notebook(chrome, jupyterlab)
+
+
+EXECUTED_PAGES = sorted((REPO / "notebooks" / "executed").glob("*.html"))
+
+
+@pytest.mark.parametrize("page", EXECUTED_PAGES, ids=lambda p: p.stem)
+def test_an_executed_lessons_page_shows_its_figures_offline(page, chrome):
+    """The self-contained page of an executed lesson, opened from disk: every image in it decodes."""
+    chrome.get(page.as_uri())
+    images = chrome.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const images = [...document.querySelectorAll('img')];
+        Promise.all(images.map(i => i.decode().then(() => i.naturalWidth, () => 0)
+                                              .then(width => [i.src.slice(0, 22), width]))).then(done);""")
+    assert images, f"{page.name}: no figure on the page"
+    assert all(src == "data:image/png;base64," and width > 0 for src, width in images), (page.name, images)
+    # MathJax and require.js come from a CDN, unreachable offline: the equations then stay TeX source, the rest renders
+    errors = [e for e in console_errors(chrome) if "cdnjs.cloudflare.com" not in e]
+    assert not errors, f"{page.name}: JavaScript errors in the browser's console: {errors}"

@@ -153,7 +153,7 @@ def test_notebook_07_asks_before_training_missing_runs(glue_dir, tmp_path, _this
         papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name=KERNEL, cwd=str(path.parent),
                                    parameters={"profile": "quick", "glue_dir": str(glue_dir), **folders},
                                    progress_bar=False, execution_timeout=300)
-    assert "(an estimate: " in str(e.value) and "set train_missing = True in the first cell" in str(e.value)
+    assert ", an estimate: " in str(e.value) and "set train_missing = True in the first cell" in str(e.value)
     assert not (tmp_path / "runs_dir").exists()
 
 

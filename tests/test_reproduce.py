@@ -44,6 +44,12 @@ def test_submission_inference_cost_and_stage_times(out):
     times = json.loads((out / "stage_times.json").read_text())
     assert list(times) == ["st", "mtl", "refine", "teacher", "student", "student_refine"]
     assert times["teacher"]["runs"] == 4  # 2 teachers × 2 teacher tasks
+    conditions = json.loads((out / "conditions.json").read_text())
+    assert conditions["precision"] == "float32" and conditions["cpus"] >= 1 and conditions["device"]
+    training = sum(t["train_seconds"] for t in times.values())
+    assert conditions["runs_wall_seconds"] > training  # evaluation and loading between the training steps
+    summary = (out / "README.md").read_text()
+    assert f"took {conditions['runs_wall_seconds'] / 60:.0f} min from its first run's start" in summary
 
 
 def test_seeds_have_their_own_runs_a_mean_sd_table_and_the_comparisons(out, tiny_reproduction):

@@ -22,11 +22,12 @@ def test_everything_a_stage_starts_from_is_planned_with_its_examples(profile, gl
     assert per_run == {("mtl", "mtl"): 2 * 80, ("teacher", "teacher/RTE/1"): 40, ("teacher", "teacher/RTE/2"): 40,
                        ("soft_targets", "soft_targets/RTE"): 0, ("student", "student"): 2 * 80,
                        ("student_refine", "student_refine/CoLA"): 40, ("student_refine", "student_refine/RTE"): 40}
-    assert plan.examples_per_second == training_plan.REFERENCE_SPEED["tiny"]  # no runs yet to measure
-    speed, overhead = training_plan.REFERENCE_SPEED["tiny"], training_plan.REFERENCE_OVERHEAD["tiny"]
+    speed, overhead = training_plan.REFERENCE["tiny", "no"]
+    assert plan.examples_per_second == speed  # no runs yet to measure
     assert plan.overhead == overhead and plan.seconds == pytest.approx(480 / speed * (1 + overhead))
     summary = plan.summary()
-    assert f"an estimate: 480 training examples at {speed:,.0f} examples/s, encoder tiny as measured" in summary
+    assert f"an estimate: 480 training examples at {speed:,.0f} examples/s, encoder tiny in float32 as measured" \
+        in summary
     assert f"plus {100 * overhead:.0f} % for evaluation, loading and the tables" in summary
     assert summary.startswith("missing runs of profile tiny: mtl (1 run(s)), teacher (2 run(s))")
 
@@ -47,9 +48,9 @@ def test_finished_runs_are_not_planned_and_their_speed_is_used(profile, glue_dir
 def test_the_guard_asks_before_training_except_on_tiny(profile, glue_dir, tmp_path):
     quick = get_profile("quick", tasks=TASKS)
     plan = training_plan.plan_training(tmp_path, quick, ["refine"], glue_dir)
-    speed = training_plan.REFERENCE_SPEED["minilm"]
+    speed, overhead = training_plan.reference(quick)
     assert plan.examples == 2 * 2000 + 2 * 2000 + 2000 + 2000 and plan.examples_per_second == speed
-    minutes = training_plan.duration(12_000 / speed * (1 + training_plan.REFERENCE_OVERHEAD["minilm"]))
+    minutes = training_plan.duration(12_000 / speed * (1 + overhead))
     for answer in (None, False):
         with pytest.raises(training_plan.MissingRuns, match=rf"training them takes about {minutes}, an estimate: "
                                                             rf"12,000 training examples at {speed:,.0f} "
@@ -59,6 +60,15 @@ def test_the_guard_asks_before_training_except_on_tiny(profile, glue_dir, tmp_pa
     tiny = training_plan.plan_training(tmp_path, profile, ["refine"], glue_dir)
     assert training_plan.require_runs(tiny, None)  # seconds: no need to ask
     assert math.isnan(training_plan.TrainingPlan("x", [("st", tmp_path, 10)]).seconds)
+
+
+def test_the_reference_speed_is_the_one_of_the_precision(profile):
+    assert training_plan.reference(profile.override(mixed_precision="bf16")) is None  # tiny in bf16: not measured
+    plan = training_plan.plan_training("/nonexistent", profile.override(mixed_precision="bf16"), ["mtl"])
+    assert plan.examples_per_second is None and math.isnan(plan.seconds)
+    assert "no speed known for encoder tiny in bf16" in plan.summary()
+    assert training_plan.reference(get_profile("quick", mixed_precision="bf16")) != \
+        training_plan.reference(get_profile("quick", mixed_precision="no"))
 
 
 def test_durations_read_as_a_person_would():

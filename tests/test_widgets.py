@@ -2,6 +2,7 @@
 tiny runs of every stage (CoLA: single sentence, no teacher; RTE: a pair with teachers); and the kd_teachers
 and kd_distillation tables of notebooks 04 and 05 on the same runs."""
 
+import html
 import json
 import subprocess
 import sys
@@ -156,6 +157,16 @@ def test_the_kd_gain_is_shown_with_its_interval(comparison, runs, profile):
         assert row.verdict in comparison.interval_label.value
     comparison.draw_scores()
     assert all(f"<td>{task}</td>" in comparison.interval_table.value for task in (*TASKS, "average"))
+
+
+def test_the_scores_tab_reads_distillation_as_the_paper_does(comparison, runs, profile):
+    from mtdnn_lite.views.kd_distillation import distillation_reading
+    reading, text = distillation_reading([runs / profile.name], TASKS)
+    comparison.draw_scores()
+    shown = comparison.interval_table.value
+    assert "Distillation, read as the paper reads it." in shown and html.escape(text) in shown
+    assert reading.to_html(index=False) in shown  # the kept share, the ensemble vs its mean teacher, ...
+    assert "seed 0" in comparison.data.score_figure().axes[0].get_title()
 
 
 # --- the data model alone (comparison.ComparisonData, comparison.OwnInput), no widget ----------------------------

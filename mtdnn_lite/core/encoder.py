@@ -9,8 +9,8 @@ Any Hugging Face encoder serves as the shared layers. Three ways to name one:
 - any hub name or local path (``"bert-base-uncased"``, the MT-DNN paper's choice), where a hub is reachable.
 
 Loading is quiet: transformers' load report (a table of the checkpoint's keys the model does not use, such as
-the pooler MiniLM's checkpoint has and MT-DNN does not build) is held back; a weight the model needs and the
-checkpoint lacks is reported, in one line on stderr.
+the pooler MiniLM's checkpoint has and MT-DNN does not build) is held back, and so is its "Loading weights" bar
+for a checkpoint on disk; a weight the model needs and the checkpoint lacks is reported, in one line on stderr.
 """
 
 import functools
@@ -72,8 +72,10 @@ def load_encoder(name: str = DEFAULT_ENCODER, seed: int = 0) -> PreTrainedModel:
         torch.manual_seed(seed)
         return BertModel(BertConfig(vocab_size=vocab_size, **TINY_CONFIG), add_pooling_layer=False)
     source = str(minilm_path() if name == "minilm" else name)
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()  # no load report: what matters in it is checked below
+    if Path(source).is_dir() and bars:
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar per load from disk (a hub download keeps its bar)
     try:
         try:
             model, info = AutoModel.from_pretrained(source, add_pooling_layer=False, output_loading_info=True)
@@ -81,6 +83,8 @@ def load_encoder(name: str = DEFAULT_ENCODER, seed: int = 0) -> PreTrainedModel:
             model, info = AutoModel.from_pretrained(source, output_loading_info=True)
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     missing = sorted(info["missing_keys"])  # unexpected keys (a pooler, a pretraining head) MT-DNN does not use
     if missing:
         print(f"warning: encoder {name}: {len(missing)} weight(s) missing from its checkpoint, randomly initialised: "

@@ -8,10 +8,10 @@ stages they need, that have no finished run of the profile's settings, and estim
     × (1 + overhead),
 
 where the speed is measured over the profile's finished runs under the runs folder (their metrics.json: training
-examples over training seconds) where there are any, else `REFERENCE_SPEED`; and the overhead, the time spent
+examples over training seconds) where there are any, else `REFERENCE`'s; and the overhead, the time spent
 outside the training steps (the evaluation after each epoch, data preparation, model loading, the teachers' soft
 targets, the tables, the submission and the inference cost) as a fraction of the training steps' time, is
-`REFERENCE_OVERHEAD`. Both reference values come from one measured reproduction (their docstrings say which).
+`REFERENCE`'s. Both reference values come from measured reproductions (REFERENCE's docstring says which).
 `require_runs` is the guard itself.
 """
 
@@ -28,14 +28,26 @@ from .pipeline import multitask, required, run_config, stage
 from .profiles import Profile
 from .runs import read_json
 
-REFERENCE_SPEED = {"minilm": 31.0, "tiny": 600.0}
-"""Training examples per second by encoder on a 2-core CPU (bf16 where the profile sets it): minilm over one seed
-of `reproduce --profile quick` from an empty runs folder (157,080 training examples in 5,058 s of training steps,
-summed over its runs' metrics.json), tiny over `reproduce --profile tiny`. A GPU is much faster."""
+REFERENCE = {
+    ("minilm", "no"): (31.0, 0.0),
+    ("minilm", "bf16"): (48.6, 0.46),
+    ("tiny", "no"): (600.0, 0.0),
+}
+"""(encoder, precision) → (training examples per second, overhead), each from one seed of `reproduce` from an empty
+runs folder on a 2-core CPU: the examples/s are its training examples over the training seconds its runs'
+metrics.json record, the overhead (wall seconds − training seconds) ÷ training seconds.
 
-REFERENCE_OVERHEAD = {"minilm": 0.0, "tiny": 0.0}
-"""The wall time of those reproductions outside their training steps, as a fraction of the training steps' time:
-(wall seconds − training seconds) ÷ training seconds."""
+- minilm, float32 ("no"), `--profile quick` on an AVX2 CPU without bf16 units: 157,080 examples …;
+- minilm, bf16, `--profile quick` on a CPU with AMX units: 157,080 examples in 3,235 s of training steps, 4,717 s
+  of wall time;
+- tiny, `--profile tiny`: …
+A GPU is much faster."""
+
+
+def reference(profile: Profile) -> tuple[float, float] | None:
+    """REFERENCE's (examples/s, overhead) for the profile's encoder and precision; None where none was measured."""
+    return REFERENCE.get((profile.encoder, profile.mixed_precision))
+
 
 class MissingRuns(RuntimeError):
     """A notebook needs runs that are not there, and was not asked to train them."""
@@ -51,7 +63,7 @@ class TrainingPlan:
     runs: list[tuple[str, Path, int]] = field(default_factory=list)  # (stage, run folder, examples to train)
     examples_per_second: float | None = None
     speed_source: str = ""
-    overhead: float = 0.0  # time outside the training steps, as a fraction of theirs (REFERENCE_OVERHEAD)
+    overhead: float = 0.0  # time outside the training steps, as a fraction of theirs (REFERENCE)
 
     @property
     def examples(self) -> int:
@@ -156,16 +168,19 @@ def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan
                 for t in tasks:
                     rows.setdefault(t, train_rows(t, profile, glue_dir))
                 plan.runs.append((name, folder, epochs * sum(rows[t] for t in tasks)))
-    plan.overhead = REFERENCE_OVERHEAD.get(profile.encoder, 0.0)
-    speed = measured_speed(root, profile)
+    known, speed = reference(profile), measured_speed(root, profile)
+    plan.overhead = known[1] if known else 0.0
+    precision = "float32" if profile.mixed_precision == "no" else profile.mixed_precision
     if speed:
         plan.examples_per_second = speed
         plan.speed_source = f"measured over the finished runs under {Path(root) / profile.name}"
-    elif profile.encoder in REFERENCE_SPEED:
-        plan.examples_per_second = REFERENCE_SPEED[profile.encoder]
-        plan.speed_source = f"encoder {profile.encoder} as measured on a 2-core CPU (training_plan.REFERENCE_SPEED)"
+    elif known:
+        plan.examples_per_second = known[0]
+        plan.speed_source = (f"encoder {profile.encoder} in {precision} as measured on a 2-core CPU "
+                             "(training_plan.REFERENCE)")
     else:
-        plan.speed_source = f"no speed known for encoder {profile.encoder} (no finished runs to measure)"
+        plan.speed_source = (f"no speed known for encoder {profile.encoder} in {precision} (no finished runs to "
+                             "measure)")
     return plan
 
 

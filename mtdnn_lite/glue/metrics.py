@@ -12,8 +12,11 @@ Each task is scored with the metrics its `Task.metrics` names (see tasks.py):
 - "pearson": the linear correlation ``cov(x, y) / (σ_x·σ_y)`` (undefined, so NaN, when either is constant);
 - "spearman": Pearson's correlation of the ranks (tied values share their average rank).
 
-scikit-learn (accuracy_score, f1_score, matthews_corrcoef) and scipy (pearsonr, rankdata) compute them; each
-function keeps its formula in its docstring, and the degenerate cases above are decided here, explicitly.
+Each metric is computed here with numpy from its formula: accuracy, F1 and MCC from the counts of the confusion
+table, the correlations from their moments (scipy ranks for Spearman). Every function takes predictions and labels
+of shape [..., N] and scores the last axis, so that one call scores a thousand bootstrap resamples of a dev set
+at once (reporting/intervals.py); tests/test_metrics.py checks each against scikit-learn and scipy. The
+degenerate cases above are decided here, explicitly.
 
 A task's contribution to the GLUE score is the mean of its metrics (MRPC (F1 + acc)/2, STS-B (P + S)/2, MNLI the
 mean of matched and mismatched accuracy); the GLUE score is the mean of the nine contributions, AX excluded.
@@ -22,48 +25,58 @@ mean of matched and mismatched accuracy); the GLUE score is the mean of the nine
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import pearsonr, rankdata
-from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+from scipy.stats import rankdata
 
 from .tasks import GLUE_TASKS, get_task
 
 
-def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
+def accuracy(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The fraction of predictions equal to the label."""
-    return float(accuracy_score(labels, predictions))
+    return np.mean(predictions == labels, axis=-1)
 
 
-def f1(predictions: np.ndarray, labels: np.ndarray) -> float:
+def f1(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """F1 of the positive class 1: F1 = 2·TP / (2·TP + FP + FN); 0 where there is no true positive."""
-    return float(f1_score(labels, predictions, pos_label=1, zero_division=0))
+    tp = np.sum((predictions == 1) & (labels == 1), axis=-1)
+    fp = np.sum((predictions == 1) & (labels != 1), axis=-1)
+    fn = np.sum((predictions != 1) & (labels == 1), axis=-1)
+    denominator = 2 * tp + fp + fn
+    return np.where(tp > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
 
 
-def mcc(predictions: np.ndarray, labels: np.ndarray) -> float:
-    """Matthews correlation, Gorodkin's K-class form (the two-class one for K = 2):
+def mcc(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Matthews correlation, Gorodkin's K-class form (the two-class one for K = 2), with c correct predictions out
+    of s, t_k examples and p_k predictions of class k:
 
         MCC = (c·s − Σ_k p_k·t_k) / sqrt((s² − Σ_k p_k²)(s² − Σ_k t_k²))
 
-    A constant prediction (or a split with one class) makes the denominator 0: MCC is then 0, set here rather
-    than left to scikit-learn, which warns where predictions and labels hold a single class between them."""
-    if len(np.unique(predictions)) < 2 or len(np.unique(labels)) < 2:
-        return 0.0
-    return float(matthews_corrcoef(labels, predictions))
+    A constant prediction (or a split with one class) makes the denominator 0: MCC is then 0."""
+    classes = np.union1d(np.unique(predictions), np.unique(labels))
+    s = predictions.shape[-1]
+    c = np.sum(predictions == labels, axis=-1).astype(float)
+    p = np.stack([np.sum(predictions == k, axis=-1) for k in classes], axis=-1).astype(float)
+    t = np.stack([np.sum(labels == k, axis=-1) for k in classes], axis=-1).astype(float)
+    numerator = c * s - np.sum(p * t, axis=-1)
+    denominator = np.sqrt((s ** 2 - np.sum(p ** 2, axis=-1)) * (s ** 2 - np.sum(t ** 2, axis=-1)))
+    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), 0.0)
 
 
-def pearson(predictions: np.ndarray, labels: np.ndarray) -> float:
-    """Pearson's r = cov(x, y) / (σ_x·σ_y); NaN where either is constant (r is undefined: σ = 0), set here
-    rather than left to scipy, which warns."""
-    if np.ptp(predictions) == 0 or np.ptp(labels) == 0:
-        return float("nan")
-    return float(pearsonr(predictions, labels).statistic)
+def pearson(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Pearson's r = cov(x, y) / (σ_x·σ_y) = Σ (x − x̄)(y − ȳ) / sqrt(Σ (x − x̄)² · Σ (y − ȳ)²); NaN where either
+    is constant (r is undefined: σ = 0). Computed in float64, whatever the inputs' precision."""
+    predictions, labels = np.asarray(predictions, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+    x = predictions - predictions.mean(axis=-1, keepdims=True)
+    y = labels - labels.mean(axis=-1, keepdims=True)
+    denominator = np.sqrt(np.sum(x * x, axis=-1) * np.sum(y * y, axis=-1))
+    return np.where(denominator > 0, np.sum(x * y, axis=-1) / np.where(denominator > 0, denominator, 1.0), np.nan)
 
 
 def ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their average rank: [10, 20, 20, 30] → [1, 2.5, 2.5, 4]."""
-    return rankdata(values, method="average")
+    """1-based ranks along the last axis, ties sharing their average rank: [10, 20, 20, 30] → [1, 2.5, 2.5, 4]."""
+    return rankdata(values, method="average", axis=-1)
 
 
-def spearman(predictions: np.ndarray, labels: np.ndarray) -> float:
+def spearman(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Spearman's ρ: Pearson's r of the ranks (what scipy.stats.spearmanr computes); NaN where either is constant."""
     return pearson(ranks(predictions), ranks(labels))
 
@@ -71,31 +84,35 @@ def spearman(predictions: np.ndarray, labels: np.ndarray) -> float:
 METRICS = {"accuracy": accuracy, "f1": f1, "mcc": mcc, "pearson": pearson, "spearman": spearman}
 
 
-def task_metrics(task: str, predictions, labels) -> dict[str, float]:
+def task_metrics(task: str, predictions, labels) -> dict:
     """The GLUE metrics of `task`, ×100, e.g. {"f1": 88.1, "accuracy": 83.6} for MRPC.
 
-    `predictions` are class indices (float scores for STS-B), one per example, aligned with `labels`.
+    `predictions` are class indices (float scores for STS-B), one per example, aligned with `labels`. Given
+    arrays [..., N] (e.g. resamples × examples), each metric is an array [...] of the scores along the last axis.
     """
     spec = get_task(task)
     predictions, labels = np.asarray(predictions), np.asarray(labels)
-    if predictions.ndim != 1 or predictions.shape != labels.shape or not len(labels):
+    if predictions.ndim < 1 or predictions.shape != labels.shape or not labels.shape[-1]:
         raise ValueError(f"{spec.name}: expected as many predictions as labels, one per example, got shapes "
                          f"{predictions.shape} and {labels.shape}")
     if np.any(labels < 0):
         raise ValueError(f"{spec.name}: {np.sum(labels < 0)} labels are negative, i.e. unlabeled (a test split?); "
                          f"metrics need labeled data")
-    return {name: 100 * METRICS[name](predictions, labels) for name in spec.metrics}
+    values = {name: 100 * METRICS[name](predictions, labels) for name in spec.metrics}
+    return {name: float(v) if np.ndim(v) == 0 else v for name, v in values.items()}
 
 
-def task_score(metrics: Mapping[str, float]) -> float:
-    """One task's contribution to the GLUE score: the mean of its metrics.
+def task_score(metrics: Mapping):
+    """One task's contribution to the GLUE score: the mean of its metrics (floats, or arrays of one shape: their
+    element-wise mean).
 
     MRPC and QQP average F1 and accuracy, STS-B Pearson and Spearman; for MNLI pass matched and mismatched
     accuracy, {"accuracy_m": .., "accuracy_mm": ..}, to get the leaderboard's m/mm average.
     """
     if not metrics:
         raise ValueError("expected at least one metric, got none")
-    return float(np.mean(list(metrics.values())))
+    score = np.mean([np.asarray(v, dtype=float) for v in metrics.values()], axis=0)
+    return float(score) if np.ndim(score) == 0 else score
 
 
 def average_score(scores: Mapping[str, Mapping[str, float]]) -> float:

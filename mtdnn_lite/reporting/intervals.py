@@ -70,10 +70,12 @@ def split_predictions(run: Path, task: str) -> dict[str, tuple[np.ndarray, np.nd
     return out
 
 
-def score(task: str, labels: np.ndarray, predictions: np.ndarray) -> float:
+def score(task: str, labels: np.ndarray, predictions: np.ndarray):
     """The task score (×100, its metrics averaged) of one split; of predictions Int[M, N] of M models (the K
-    teachers), the mean of the M models' scores."""
-    return float(np.mean([task_score(task_metrics(task, p, labels)) for p in np.atleast_2d(predictions)]))
+    teachers), the mean of the M models' scores. With labels [B, N] and predictions [M, B, N] (B resamples of
+    the split's rows), the B scores at once."""
+    predictions = predictions if predictions.ndim > labels.ndim else predictions[np.newaxis]
+    return np.mean([task_score(task_metrics(task, p, labels)) for p in predictions], axis=0)
 
 
 @dataclass
@@ -83,14 +85,15 @@ class Paired:
     task: str
     splits: dict[str, tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]]
 
-    def difference(self, indices: dict[str, np.ndarray]) -> float:
-        """Δ on the rows `indices` of each split: mean over splits of the mean over seeds of A − B."""
+    def difference(self, indices: dict[str, np.ndarray]):
+        """Δ on the rows `indices` of each split: mean over splits of the mean over seeds of A − B. Indices Int[N]
+        give one Δ; Int[B, N], one resample per row, give the B Δs at once."""
         deltas = []
         for split, (labels, a, b) in self.splits.items():
             i = indices[split]
             deltas.append(np.mean([score(self.task, labels[i], pa[:, i]) - score(self.task, labels[i], pb[:, i])
-                                   for pa, pb in zip(a, b)]))
-        return float(np.mean(deltas))
+                                   for pa, pb in zip(a, b)], axis=0))
+        return np.mean(deltas, axis=0)
 
     def per_seed(self) -> tuple[np.ndarray, np.ndarray]:
         """Each system's score in each seed (mean over splits): Float[S], Float[S]."""
@@ -134,12 +137,19 @@ def by_task(pairs: list[Paired], idx) -> dict[str, dict[str, np.ndarray]]:
     return {p.task: {s: next(flat) for s in p.splits} for p in pairs}
 
 
+BATCH = 100
+"""Resamples scored in one call of the statistic: its arrays hold BATCH × a split's rows."""
+
+
 def interval(statistic, sizes: list[int], seed: int):
     """The percentile bootstrap interval (low, high) of statistic(*row indices), each sample (a split of a task)
-    resampled on its own; floats, or arrays where the statistic returns several values from one resample."""
-    result = bootstrap(tuple(np.arange(n) for n in sizes), statistic, n_resamples=N_RESAMPLES,
-                       confidence_level=CONFIDENCE, method="percentile", vectorized=False, paired=False,
-                       rng=np.random.default_rng(seed))
+    resampled on its own; floats, or arrays where the statistic returns several values from one resample.
+
+    The statistic is vectorised: scipy passes each sample's indices as Int[B, n], B resamples at once, and the
+    statistic returns their B values (its last axis)."""
+    result = bootstrap(tuple(np.arange(n) for n in sizes), lambda *idx, axis: statistic(*idx),
+                       n_resamples=N_RESAMPLES, batch=BATCH, confidence_level=CONFIDENCE, method="percentile",
+                       vectorized=True, paired=False, rng=np.random.default_rng(seed))
     low, high = result.confidence_interval
     return (float(low), float(high)) if np.ndim(low) == 0 else (np.asarray(low), np.asarray(high))
 
@@ -175,7 +185,7 @@ def compare(roots: list[Path], comparison: Comparison, tasks=GLUE_TASKS, seed: i
     if len(pairs) > 1:
         def mean_difference(*idx):
             indices = by_task(pairs, idx)
-            return float(np.mean([p.difference(indices[p.task]) for p in pairs]))
+            return np.mean([p.difference(indices[p.task]) for p in pairs], axis=0)
 
         low, high = interval(mean_difference, split_sizes(pairs), seed)
         a, b = (np.mean([v[k] for v in seeds.values()], axis=0) for k in (0, 1))

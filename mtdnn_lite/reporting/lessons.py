@@ -127,7 +127,8 @@ def cost_note(name: str, profile: Profile, glue_dir, seconds: float, cpus: int) 
     if not stages:
         reads = ("it reads the ablation's table (`results/<profile>/ablation.csv`, written by `python -m mtdnn_lite "
                  "ablate`) and no training runs" if name == ABLATION_READER else "it reads no training runs")
-        return f"**Cost ({profile.name} profile).** {ran.capitalize()}; {reads}, so an empty runs folder costs it nothing more."
+        return (f"**Cost ({profile.name} profile).** {ran[0].upper()}{ran[1:]}; {reads}, so an empty runs folder costs "
+                "it nothing more.")
     with tempfile.TemporaryDirectory() as empty:
         plan = plan_training(empty, profile, stages, glue_dir)
     return (f"**Cost ({profile.name} profile).** With the runs of `python -m mtdnn_lite reproduce --profile "

@@ -13,11 +13,15 @@ only does what is left. It then writes, under ``<results>/<profile>/``:
 - ``README.md``: the summary of all of these in a few generated tables and sentences (summary.py);
 - ``stage_times.json`` / ``.md``: the training seconds of each stage, summed over its runs' epochs, as
   the runs' metrics.json record them (evaluation excluded);
+- ``conditions.json``: what the runs were made on and how long they took (`run_conditions`): the device, CPU
+  cores, torch threads, precision, package versions, and the wall time from the first run's start to the last
+  one's end;
 - ``seeds.csv`` / ``.md``, ``comparisons.csv`` / ``.md``: over all seeds, the mean ± sd and the papers'
   comparisons with their intervals; ``distillation.csv`` / ``.md``: the distillation reading
   (distillation_report.py).
 """
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +55,20 @@ def stage_times(root: Path) -> dict[str, dict]:
         for kind in ("train_seconds", "eval_seconds"):
             entry[kind] += sum(e.get(kind, 0.0) for e in history)
     return {s: times[s] for s in STAGES if s in times}
+
+
+def run_conditions(root: Path, profile: Profile) -> dict:
+    """What a profile's runs under `root` were made on (the first run's environment.json), in which precision, and
+    their wall time: from the first run's start (its config.json, written when it starts) to the last finished
+    run (its done.json, written last), as the files' modification times record them; the time of the tables
+    after the runs is not in it."""
+    started = sorted(Path(root).glob("**/config.json"), key=lambda p: p.stat().st_mtime)
+    finished = [p.stat().st_mtime for p in Path(root).glob("**/done.json")]
+    first = read_json(started[0].parent / "environment.json") if started else {}
+    return {"device": first.get("device"), "cpus": os.cpu_count(), "torch_threads": first.get("torch_threads"),
+            "precision": "float32" if profile.mixed_precision == "no" else profile.mixed_precision,
+            "packages": first.get("packages"),
+            "runs_wall_seconds": max(finished) - started[0].stat().st_mtime if started and finished else None}
 
 
 def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds: int = 1) -> Path:
@@ -109,6 +127,7 @@ def write_reference(profile: Profile, glue_dir, runs: Path, results, table: pd.D
 
     times = stage_times(root)
     write_json(out / "stage_times.json", times)
+    write_json(out / "conditions.json", run_conditions(root, profile))
     rows = [{"stage": s, "runs": t["runs"], "training seconds": round(t["train_seconds"]),
              "evaluation seconds": round(t["eval_seconds"])} for s, t in times.items()]
     (out / "stage_times.md").write_text(

@@ -118,10 +118,11 @@ def averages(scores: pd.DataFrame, leave_out: str = "WNLI") -> pd.DataFrame:
 
 def run_seeds(table: pd.DataFrame) -> list[int]:
     """The training seeds recorded in the config.json of the runs of a scores table (its `run` column); runs
-    whose folder is not at hand (a scores.csv read without its runs) are skipped."""
+    whose folder is not at hand (a scores.csv read without its runs) are skipped, and so are the teachers, whose
+    seed s + k derives from the seed s of the runs they were fine-tuned from (layout.teacher_profile)."""
     paths = [Path(run) / "config.json" for run in dict.fromkeys(table.run)] if "run" in table else []
     configs = [read_json(path) for path in paths if path.is_file()]
-    return sorted({int(c["seed"]) for c in configs if "seed" in c})  # an ensemble's run records no seed
+    return sorted({int(c["seed"]) for c in configs if "seed" in c and c.get("stage") != "teacher"})  # ensembles: none
 
 
 def seeds_label(seeds) -> str:

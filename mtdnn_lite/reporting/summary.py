@@ -1,6 +1,6 @@
 """A profile's results in a few tables and sentences, generated from the files `reproduce` wrote under
-``results/<profile>/`` (seeds.csv, comparisons.csv, distillation.csv, floors.json, inference_cost.json): never
-typed, so a rerun cannot leave the text behind.
+``results/<profile>/`` (seeds.csv, comparisons.csv, distillation.csv, floors.json, inference_cost.json,
+conditions.json, stage_times.json): never typed, so a rerun cannot leave the text behind.
 
 `summary_markdown` is what ``results/<profile>/README.md`` holds and what the kit's README shows between the markers
 ``<!-- generated: results <profile> -->`` and ``<!-- end generated -->`` (`replace_block`; tests/test_summary.py
@@ -112,6 +112,20 @@ def cost_sentence(costs: list[dict]) -> str:
             f"{where['repeats']} passes; `inference_cost.md`).")
 
 
+def time_sentence(conditions: dict, times: dict, profile: str) -> str:
+    """What one seed of the reproduction cost, and on what (conditions.json, stage_times.json)."""
+    train = sum(t["train_seconds"] for t in times.values())
+    evaluation = sum(t["eval_seconds"] for t in times.values())
+    torch_version = (conditions.get("packages") or {}).get("torch")
+    where = (f"a {conditions['cpus']}-core machine ({conditions['device']}, {conditions['torch_threads']} torch "
+             f"threads), {conditions['precision']}{f', torch {torch_version}' if torch_version else ''}")
+    wall = conditions.get("runs_wall_seconds")
+    spent = f"took {wall / 60:.0f} min from its first run's start to its last run's end: " if wall else "spent "
+    return (f"Time: one seed of `python -m mtdnn_lite reproduce --profile {profile}` on {where} {spent}"
+            f"{train / 60:.0f} min in training steps and {evaluation / 60:.0f} min in the evaluation after each epoch "
+            f"(`results/{profile}/stage_times.md`); the tables after the runs come on top.")
+
+
 def summary_markdown(out: Path, profile: str) -> str:
     """The summary of ``results/<profile>/`` = `out` (see the module docstring)."""
     out = Path(out)
@@ -138,6 +152,9 @@ def summary_markdown(out: Path, profile: str) -> str:
                   + describe_distillation(pd.read_csv(out / "distillation.csv")), ""]
     if (out / "inference_cost.json").is_file():
         parts += [cost_sentence(json.loads((out / "inference_cost.json").read_text())), ""]
+    if (out / "conditions.json").is_file() and (out / "stage_times.json").is_file():
+        parts += [time_sentence(json.loads((out / "conditions.json").read_text()),
+                                json.loads((out / "stage_times.json").read_text()), profile), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 

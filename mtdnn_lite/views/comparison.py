@@ -43,6 +43,7 @@ from ..reporting.models import final_run
 from ..reporting.results import scores_table
 from ..reporting.systems import SYSTEMS
 from . import kd_plots
+from ..reporting.scoreboard import run_seeds, seeds_label
 from .kd_distillation import system_scores
 from .kd_teachers import ENSEMBLE, eval_splits_of, texts
 
@@ -200,11 +201,12 @@ class ComparisonData:
         return system_scores(table, tasks=self.tasks, systems=list(COMPARED_SYSTEMS))
 
     def score_figure(self):
-        """The per-task score bars (a matplotlib Figure), titled with the profile and the splits."""
+        """The per-task score bars (a matplotlib Figure), titled with the profile, the runs' seeds and the splits."""
         data = self.score_data()
         splits = ", ".join(dict.fromkeys(data.split_label))
+        seeds = seeds_label(run_seeds(scores_table(self.root / self.profile.name)))  # the teachers' s + k aside
         return kd_plots.plot_system_scores(data, f"MT-DNN vs MT-DNN-KD per task: profile {self.profile.name}, "
-                                                 f"{splits} split(s)", systems=list(COMPARED_SYSTEMS))
+                                                 f"{seeds}, {splits} split(s)", systems=list(COMPARED_SYSTEMS))
 
     def intervals(self) -> pd.DataFrame:
         """MT-DNN-KD − MT-DNN per compared task and on average: Δ with its 95 % paired bootstrap interval over the

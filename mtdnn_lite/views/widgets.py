@@ -26,6 +26,7 @@ from ..experiments.profiles import Profile
 from ..glue.data import split_label
 from ..glue.tasks import get_task
 from .comparison import KD_NAME, MTDNN_NAME, ComparisonData, OwnInput, label_text
+from .kd_distillation import distillation_reading
 from .plots import colors
 
 CELL = "style='padding:2px 10px'"
@@ -219,8 +220,13 @@ class Comparison:
         self.score_image.value = buffer.getvalue()
         shown = self.data.intervals()[["task", "a", "b", "delta", "low", "high", "verdict"]].round(1)
         shown.columns = ["task", "MT-DNN-KD", "MT-DNN", "Δ", "95 % low", "95 % high", "verdict"]
+        # MT-DNN-KD − MT-DNN on the teacher tasks and the others, the ensemble's gain and the share the student
+        # keeps, the ensemble against its mean teacher, the student against the ensemble: each with its interval
+        reading, text = distillation_reading([self.data.root / self.data.profile.name], self.data.tasks)
         self.interval_table.value = ("<p>MT-DNN-KD − MT-DNN with 95 % paired bootstrap intervals over the dev "
-                                     "examples (one seed):</p>" + shown.to_html(index=False))
+                                     "examples (one seed):</p>" + shown.to_html(index=False)
+                                     + "<p><b>Distillation, read as the paper reads it.</b> " + html.escape(text)
+                                     + "</p>" + reading.to_html(index=False))
         return self.score_image.value
 
     def show(self) -> None:
