@@ -57,35 +57,47 @@ def test_a_lessons_first_cell_says_what_it_costs(copy, glue_dir):
         f"{copy.name}: its first cell's cost note is stale: re-run `python -m mtdnn_lite lessons --profile quick`"
 
 
+LESSON = [
+    nbformat.v4.new_markdown_cell("# 99 · A lesson of the test's own\n\nOne figure from the kit's plotting helpers."),
+    nbformat.v4.new_code_cell('profile = "quick"\nfigures_dir = "../figures"', metadata={"tags": ["parameters"]}),
+    nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfrom mtdnn_lite.views import plots\n\n"
+                              "fig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])\n"
+                              "figure = plots.save_figure(fig, figures_dir, '99_line.png')\nprint(profile)"),
+]
+"""A lesson as the notebooks are written (a title, a `parameters` cell, a figure) that runs in a second: the
+command's machinery is tested on it, the real lessons by the tests above and by tests/test_notebooks.py."""
+
+
 @pytest.fixture
 def one_lesson(tmp_path, glue_dir, monkeypatch):
-    """Notebook 01 and an (empty) runs folder of the tiny profile in a folder of their own."""
+    """`LESSON` and an (empty) runs folder of the tiny profile in a folder of their own."""
     monkeypatch.setenv("GLUE_DIR", str(glue_dir))
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    shutil.copy(REPO / "notebooks" / "01_glue_tasks.ipynb", notebooks)
+    nbformat.write(nbformat.v4.new_notebook(cells=LESSON, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}), notebooks / "99_lesson.ipynb")
     return tmp_path
 
 
 def test_lessons_writes_a_copy_and_its_page_then_keeps_it(one_lesson):
-    source = one_lesson / "notebooks" / "01_glue_tasks.ipynb"
+    source = one_lesson / "notebooks" / "99_lesson.ipynb"
     out = one_lesson / "notebooks" / "executed"
     args = (get_profile("tiny"), [source], out, one_lesson / "runs", one_lesson / "results", one_lesson / "figures")
     assert execute_lessons(*args) == [out / source.name]
     executed = nbformat.read(out / source.name, as_version=4)
     assert code_sources(executed) == code_sources(nbformat.read(source, as_version=4))
-    assert any(cell.outputs for cell in executed.cells if cell.cell_type == "code")
+    assert executed.cells[-1].outputs[0].text == "tiny\n"  # the profile passed
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert 'profile = "tiny"' in injected.source and str(one_lesson) not in injected.source  # relative folders
-    page = (out / "01_glue_tasks.html").read_text()
+    page = (out / "99_lesson.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64" in page
-    assert (one_lesson / "figures" / "01_split_sizes.png").is_file()
+    assert (one_lesson / "figures" / "99_line.png").is_file()
     note = note_of(nbformat.read(source, as_version=4).cells[0].source)  # written into the source as well
     assert note == note_of(executed.cells[0].source) and note.startswith("**Cost (tiny profile).**")
     assert "reads no training runs" in note
     assert execute_lessons(*args) == []  # current: kept
     nb = nbformat.read(source, as_version=4)
-    next(c for c in reversed(nb.cells) if c.cell_type == "code").source += "\n"  # a code change: the copy is stale
+    nb.cells[-1].source += "\n"  # a code change: the copy is stale
     nbformat.write(nb, source)
     assert execute_lessons(*args) == [out / source.name]
 

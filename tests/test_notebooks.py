@@ -162,7 +162,7 @@ def test_the_readme_test_command_works_with_a_relative_glue_dir(glue_dir):
     runs one notebook with GLUE_DIR relative (conftest.py makes it absolute before papermill changes folder)."""
     shell = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}  # not this run's worker
     env = {**shell, "GLUE_DIR": os.path.relpath(glue_dir, REPO), "PWD": str(REPO)}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
                              str(Path(__file__).relative_to(REPO)), "-k", "tiny_profile and 02_architecture"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

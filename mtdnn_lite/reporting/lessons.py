@@ -8,12 +8,13 @@ notebook, so the copy shows the same first cell a learner would run) and writes,
 - ``<name>.ipynb``: the notebook with its outputs, which a repository browser renders;
 - ``<name>.html``: the same as one self-contained page (nbconvert's lab template, images embedded).
 
-Each copy records in its metadata (``mtdnn_lite``) the sha256 of its source's code and fingerprints of the runs
-it read and of the results folder beside them, so that a second call skips a copy that is still current and redoes one whose source, runs or results changed
-(`is_current`). The first cell of both the source and the copy ends in a generated note (`cost_note`) of what the
-lesson costs: how long the copy took to run with the runs in place, and what it would train first from an empty
-runs folder, with the training plan's estimate. Both files are written to a temporary name and renamed, so an interrupted call leaves no
-half-written copy. tests/test_lessons.py keeps every committed copy's code equal to its source's.
+Each copy records in its metadata (``mtdnn_lite``) the sha256 of its source's code and fingerprints of the runs it
+read and of the results folder beside them, so that a second call skips a copy that is still current and redoes one
+whose source, runs or results changed (`is_current`). The first cell of both the source and the copy ends in a
+generated note (`cost_note`) of what the lesson costs: how long the copy took to run with the runs in place, and
+what it would train first from an empty runs folder, with the training plan's estimate. Both files are written to a
+temporary name and renamed, so an interrupted call leaves no half-written copy.
+tests/test_lessons.py keeps every committed copy's code equal to its source's.
 """
 
 import hashlib

@@ -213,20 +213,19 @@ class Comparison:
         return frame
 
     def draw_scores(self) -> bytes:
-        """Draw the per-task score bars and the interval table into the "scores per task" tab; returns the PNG."""
+        """Draw into the "scores per task" tab the per-task score bars, MT-DNN-KD − MT-DNN's intervals, and the
+        distillation reading (the teacher tasks and the others, the share of the ensemble's gain the student keeps,
+        the ensemble against its mean teacher, the student against the ensemble); returns the PNG."""
         fig, buffer = self.data.score_figure(), io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)
         self.score_image.value = buffer.getvalue()
         shown = self.data.intervals()[["task", "a", "b", "delta", "low", "high", "verdict"]].round(1)
         shown.columns = ["task", "MT-DNN-KD", "MT-DNN", "Δ", "95 % low", "95 % high", "verdict"]
-        # MT-DNN-KD − MT-DNN on the teacher tasks and the others, the ensemble's gain and the share the student
-        # keeps, the ensemble against its mean teacher, the student against the ensemble: each with its interval
         reading, text = distillation_reading([self.data.root / self.data.profile.name], self.data.tasks)
-        self.interval_table.value = ("<p>MT-DNN-KD − MT-DNN with 95 % paired bootstrap intervals over the dev "
-                                     "examples (one seed):</p>" + shown.to_html(index=False)
-                                     + "<p><b>Distillation, read as the paper reads it.</b> " + html.escape(text)
-                                     + "</p>" + reading.to_html(index=False))
+        self.interval_table.value = (f"<p>MT-DNN-KD − MT-DNN with 95 % paired bootstrap intervals over the dev "
+                                     f"examples (one seed):</p>{shown.to_html(index=False)}<p><b>Distillation, read as the "
+                                     f"paper reads it.</b> {html.escape(text)}</p>{reading.to_html(index=False)}")
         return self.score_image.value
 
     def show(self) -> None:
