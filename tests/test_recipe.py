@@ -91,13 +91,13 @@ def test_the_quick_profile_names_its_departures():
 
 
 def test_auto_precision_is_bf16_only_where_the_device_computes_it(monkeypatch):
+    from mtdnn_lite.core import inference
     from mtdnn_lite.core.inference import native_bf16
-    from mtdnn_lite.experiments import profiles
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     assert get_profile("quick").mixed_precision == ("bf16" if native_bf16(device) else "no")  # this machine's
     for native, chosen in ((True, "bf16"), (False, "no")):
-        monkeypatch.setattr(profiles, "native_bf16", lambda device, native=native: native)
+        monkeypatch.setattr(inference, "native_bf16", lambda device, native=native: native)
         assert get_profile("quick", mixed_precision="auto").mixed_precision == chosen  # the runs record it
     assert get_profile("quick", mixed_precision="bf16").mixed_precision == "bf16"  # asked for: kept
 

@@ -39,6 +39,11 @@ def autocast_setting(precision: str, device: torch.device) -> str:
     return "bf16" if precision == "bf16" else "no"
 
 
+def precision_name(mixed_precision: str) -> str:
+    """accelerate's mixed_precision setting as a reader names it: "no" is float32, "bf16" and "fp16" are themselves."""
+    return "float32" if mixed_precision == "no" else mixed_precision
+
+
 def answer(task: Task, probabilities) -> dict:
     """One prediction as read: {"label", "probabilities": {label: p}}, or {"score"} for a regression."""
     if task.is_regression:

@@ -25,8 +25,8 @@ OPTIMIZERS = {"adamax": torch.optim.Adamax, "adamw": torch.optim.AdamW}
 
 FUSED = {"adamw"}
 """Optimisers run as one fused kernel over all parameters (torch's ``fused=True``; the same update, computed at
-once instead of tensor by tensor). On a 2-core CPU with AMX (bf16) units the AdamW step of MiniLM falls from 192 to 32 ms, a
-third of a training step (benchmarks/README.md); torch has no fused Adamax."""
+once instead of tensor by tensor). On a 2-core CPU with AMX (bf16) units the AdamW step of MiniLM falls from 192
+to 32 ms, a third of a training step (benchmarks/README.md); torch has no fused Adamax."""
 
 
 def build_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:

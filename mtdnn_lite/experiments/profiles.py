@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..core.inference import native_bf16
+from ..core.inference import autocast_setting
 from ..core.trainer import TrainSettings
 from ..glue.tasks import GLUE_TASKS
 
@@ -100,7 +100,7 @@ class Profile(DataSettings):
         The runs record the precision chosen."""
         if self.mixed_precision == "auto":
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-            object.__setattr__(self, "mixed_precision", "bf16" if native_bf16(device) else "no")
+            object.__setattr__(self, "mixed_precision", autocast_setting("auto", device))
 
     def override(self, **changes) -> "Profile":
         """A copy with `changes` applied; an unknown field, or a value not of the field's type, is an error naming

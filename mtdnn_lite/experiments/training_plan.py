@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.inference import precision_name
 from ..glue.data import OFFICIAL_ROWS, resolve_glue_dir
 from ..glue.glue_files import split_files, task_dir
 from ..glue.tasks import get_task
@@ -174,7 +175,7 @@ def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan
                 plan.runs.append((name, folder, epochs * sum(rows[t] for t in tasks)))
     known, speed = reference(profile), measured_speed(root, profile)
     plan.overhead = known[1] if known else 0.0
-    precision = "float32" if profile.mixed_precision == "no" else profile.mixed_precision
+    precision = precision_name(profile.mixed_precision)
     if speed:
         plan.examples_per_second = speed
         plan.speed_source = f"measured over the finished runs under {Path(root) / profile.name}"

@@ -30,6 +30,12 @@ from scipy.stats import rankdata
 from .tasks import GLUE_TASKS, get_task
 
 
+def ratio(numerator: np.ndarray, denominator: np.ndarray, undefined: float) -> np.ndarray:
+    """numerator / denominator element-wise, `undefined` where the denominator is 0 (the degenerate cases above)."""
+    defined = denominator > 0
+    return np.where(defined, numerator / np.where(defined, denominator, 1.0), undefined)
+
+
 def accuracy(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The fraction of predictions equal to the label."""
     return np.mean(predictions == labels, axis=-1)
@@ -40,8 +46,7 @@ def f1(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     tp = np.sum((predictions == 1) & (labels == 1), axis=-1)
     fp = np.sum((predictions == 1) & (labels != 1), axis=-1)
     fn = np.sum((predictions != 1) & (labels == 1), axis=-1)
-    denominator = 2 * tp + fp + fn
-    return np.where(tp > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+    return ratio(2 * tp, 2 * tp + fp + fn, 0.0)  # 2·TP = 0 where there is no true positive
 
 
 def mcc(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -58,7 +63,7 @@ def mcc(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     t = np.stack([np.sum(labels == k, axis=-1) for k in classes], axis=-1).astype(float)
     numerator = c * s - np.sum(p * t, axis=-1)
     denominator = np.sqrt((s ** 2 - np.sum(p ** 2, axis=-1)) * (s ** 2 - np.sum(t ** 2, axis=-1)))
-    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), 0.0)
+    return ratio(numerator, denominator, 0.0)
 
 
 def pearson(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -67,8 +72,7 @@ def pearson(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
     predictions, labels = np.asarray(predictions, dtype=np.float64), np.asarray(labels, dtype=np.float64)
     x = predictions - predictions.mean(axis=-1, keepdims=True)
     y = labels - labels.mean(axis=-1, keepdims=True)
-    denominator = np.sqrt(np.sum(x * x, axis=-1) * np.sum(y * y, axis=-1))
-    return np.where(denominator > 0, np.sum(x * y, axis=-1) / np.where(denominator > 0, denominator, 1.0), np.nan)
+    return ratio(np.sum(x * y, axis=-1), np.sqrt(np.sum(x * x, axis=-1) * np.sum(y * y, axis=-1)), np.nan)
 
 
 def ranks(values: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import torch
 
 from ..core.encoder import load_tokenizer
 from ..core.evaluation import predict
+from ..core.inference import precision_name
 from ..core.model import MTDNN
 from ..experiments.layout import student_dir, teachers_by_task
 from ..experiments.pipeline import task_data
@@ -105,7 +106,7 @@ def cost_markdown(costs: Sequence[dict]) -> str:
              "ensemble ex/s | ensemble s/1k | ensemble ÷ student time |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in costs:
         s, e = c["student"], c["ensemble"]
-        precision = "float32" if c.get("precision", "no") == "no" else c["precision"]  # older files: float32
+        precision = precision_name(c.get("precision", "no"))  # older files: float32
         lines.append(f"| {c['task']} | {c['examples']:,} | {c['device']} | {precision} | {c['torch_threads']} | "
                      f"{s['examples_per_second']:.1f} | "
                      f"{s['seconds_per_1000']:.2f} | {e['models']} | {e['examples_per_second']:.1f} | "

@@ -31,9 +31,9 @@ from nbconvert import HTMLExporter
 from tqdm.auto import tqdm
 
 from ..experiments.pipeline import STAGES
-from ..glue.data import resolve_glue_dir
 from ..experiments.profiles import Profile
 from ..experiments.training_plan import MissingRuns, duration, plan_training
+from ..glue.data import resolve_glue_dir
 
 KERNEL = "python3"
 INJECTED = "injected-parameters"  # papermill's tag on the cell it adds with the parameters passed
@@ -113,10 +113,9 @@ LESSON_STAGES = {
 """The stages whose runs each lesson reads (the calls of its cells tagged TRAINS, or of its train_missing cell);
 the other lessons read no training runs."""
 
-NOTE_START, NOTE_END = "<!-- generated: lesson cost -->", "<!-- end generated -->"
-
-
 ABLATION_READER = "08_recipe_at_small_scale"  # reads the ablation's table (results/<profile>/ablation.csv)
+
+NOTE_START, NOTE_END = "<!-- generated: lesson cost -->", "<!-- end generated -->"
 
 
 def cost_note(name: str, profile: Profile, glue_dir, seconds: float, cpus: int) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import progress
+from ..core.inference import precision_name
 from ..experiments.layout import seed_runs
 from ..experiments.pipeline import STAGES, run_stages
 from ..experiments.profiles import Profile
@@ -66,7 +67,7 @@ def run_conditions(root: Path, profile: Profile) -> dict:
     finished = [p.stat().st_mtime for p in Path(root).glob("**/done.json")]
     first = read_json(started[0].parent / "environment.json") if started else {}
     return {"device": first.get("device"), "cpus": os.cpu_count(), "torch_threads": first.get("torch_threads"),
-            "precision": "float32" if profile.mixed_precision == "no" else profile.mixed_precision,
+            "precision": precision_name(profile.mixed_precision),
             "packages": first.get("packages"),
             "runs_wall_seconds": max(finished) - started[0].stat().st_mtime if started and finished else None}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.inference import precision_name
 from ..experiments.profiles import DataSettings
 from ..glue.tasks import GLUE_TASKS
 from .cells import MISSING
@@ -107,7 +108,7 @@ def cost_sentence(costs: list[dict]) -> str:
     where = costs[0]
     return (f"Inference: the ensemble of {'/'.join(map(str, k))} teachers takes {min(ratios):.1f}–{max(ratios):.1f}× "
             f"the student's time on the {len(costs)} teacher tasks ({', '.join(c['task'] for c in costs)}; "
-            f"{where['device']}, {'float32' if where.get('precision', 'no') == 'no' else where['precision']}, "
+            f"{where['device']}, {precision_name(where.get('precision', 'no'))}, "
             f"{where['torch_threads']} threads, batch {where['batch_size']}, median of "
             f"{where['repeats']} passes; `inference_cost.md`).")
 

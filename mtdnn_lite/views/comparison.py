@@ -204,7 +204,7 @@ class ComparisonData:
         """The per-task score bars (a matplotlib Figure), titled with the profile, the runs' seeds and the splits."""
         data = self.score_data()
         splits = ", ".join(dict.fromkeys(data.split_label))
-        seeds = seeds_label(run_seeds(scores_table(self.root / self.profile.name)))  # the teachers' s + k aside
+        seeds = seeds_label(run_seeds(data))  # the compared systems' runs
         return kd_plots.plot_system_scores(data, f"MT-DNN vs MT-DNN-KD per task: profile {self.profile.name}, "
                                                  f"{seeds}, {splits} split(s)", systems=list(COMPARED_SYSTEMS))
 
