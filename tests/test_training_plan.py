@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from mtdnn_lite.experiments import pipeline, training_plan
+from mtdnn_lite.experiments import pipeline, speed_probe, training_plan
 from mtdnn_lite.experiments.profiles import get_profile
 
 TASKS = ("CoLA", "RTE")  # RTE has teachers
@@ -22,7 +22,8 @@ def test_everything_a_stage_starts_from_is_planned_with_its_examples(profile, gl
     assert per_run == {("mtl", "mtl"): 2 * 80, ("teacher", "teacher/RTE/1"): 40, ("teacher", "teacher/RTE/2"): 40,
                        ("soft_targets", "soft_targets/RTE"): 0, ("student", "student"): 2 * 80,
                        ("student_refine", "student_refine/CoLA"): 40, ("student_refine", "student_refine/RTE"): 40}
-    speed, overhead = training_plan.REFERENCE["tiny", "no"]
+    known = training_plan.REFERENCE["tiny", "no"]
+    speed, overhead = known.examples_per_second, known.overhead
     assert plan.examples_per_second == speed  # no runs yet to measure
     assert plan.overhead == overhead and plan.seconds == pytest.approx(480 / speed * (1 + overhead))
     summary = plan.summary()
@@ -48,7 +49,8 @@ def test_finished_runs_are_not_planned_and_their_speed_is_used(profile, glue_dir
 def test_the_guard_asks_before_training_except_on_tiny(profile, glue_dir, tmp_path):
     quick = get_profile("quick", tasks=TASKS)
     plan = training_plan.plan_training(tmp_path, quick, ["refine"], glue_dir)
-    speed, overhead = training_plan.reference(quick)
+    known = training_plan.reference(quick)
+    speed, overhead = known.examples_per_second, known.overhead
     assert plan.examples == 2 * 2000 + 2 * 2000 + 2000 + 2000 and plan.examples_per_second == speed
     minutes = training_plan.duration(12_000 / speed * (1 + overhead))
     for answer in (None, False):
@@ -60,6 +62,17 @@ def test_the_guard_asks_before_training_except_on_tiny(profile, glue_dir, tmp_pa
     tiny = training_plan.plan_training(tmp_path, profile, ["refine"], glue_dir)
     assert training_plan.require_runs(tiny, None)  # seconds: no need to ask
     assert math.isnan(training_plan.TrainingPlan("x", [("st", tmp_path, 10)]).seconds)
+
+
+def test_a_calibrated_plan_scales_the_reference_speed_by_the_probe(profile, monkeypatch):
+    here = speed_probe.probe_speed(profile, steps=2)
+    assert 0 < here < math.inf
+    monkeypatch.setattr(training_plan, "probe_speed", lambda p: 2 * here)  # this machine twice the reference's
+    monkeypatch.setitem(training_plan.REFERENCE, ("tiny", "no"), training_plan.Reference(100.0, 0.5, probe=here))
+    plan = training_plan.plan_training("/nonexistent", profile, ["mtl"], calibrate=True)
+    assert plan.examples_per_second == pytest.approx(200.0)
+    assert "100 examples/s on the reference machine (training_plan.REFERENCE) × 2.00" in plan.summary()
+    assert training_plan.plan_training("/nonexistent", profile, ["mtl"]).examples_per_second == 100.0  # not asked
 
 
 def test_the_reference_speed_is_the_one_of_the_precision(profile):

@@ -15,6 +15,11 @@ from ..glue.tasks import get_task
 from .model import MTDNN
 
 
+def autocast_dtype(mixed_precision: str) -> torch.dtype | None:
+    """The dtype of accelerate's mixed_precision setting under torch.autocast ("bf16", "fp16"); None for "no"."""
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mixed_precision)
+
+
 @torch.no_grad()
 def predict(model: MTDNN, task: str, encoded, pad_token_id: int, batch_size: int = 64,
             mixed_precision: str = "no", progress: bool = False) -> np.ndarray:
@@ -23,7 +28,7 @@ def predict(model: MTDNN, task: str, encoded, pad_token_id: int, batch_size: int
     `progress`, a bar on stderr once the batches take more than a few seconds."""
     model.eval()
     device = next(model.parameters()).device
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mixed_precision)
+    dtype = autocast_dtype(mixed_precision)
     rows = encoded.to_list()
     order = np.argsort([r["length"] for r in rows], kind="stable")
     outputs = [None] * len(rows)

@@ -8,7 +8,8 @@ stages they need, that have no finished run of the profile's settings, and estim
     × (1 + overhead),
 
 where the speed is measured over the profile's finished runs under the runs folder (their metrics.json: training
-examples over training seconds) where there are any, else `REFERENCE`'s; and the overhead, the time spent
+examples over training seconds) where there are any, else `REFERENCE`'s, scaled to this machine where asked
+(`calibrate`: a few seconds of probe steps, speed_probe.py); and the overhead, the time spent
 outside the training steps (the evaluation after each epoch, data preparation, model loading, the teachers' soft
 targets, the tables, the submission and the inference cost) as a fraction of the training steps' time, is
 `REFERENCE`'s. Both reference values come from measured reproductions (REFERENCE's docstring says which).
@@ -28,29 +29,40 @@ from .layout import run_dir, teacher_dir, teacher_profile, teacher_tasks
 from .pipeline import multitask, required, run_config, stage
 from .profiles import Profile
 from .runs import read_json
+from .speed_probe import probe_speed
+
+@dataclass(frozen=True)
+class Reference:
+    """A measured reproduction's speed: training examples per second (examples over the training seconds its runs'
+    metrics.json record), the overhead ((wall seconds − training seconds) ÷ training seconds) and, where it was
+    measured on the same machine, the speed probe's examples per second there (speed_probe.py; None: not measured,
+    and the estimate is not scaled to the machine)."""
+    examples_per_second: float
+    overhead: float
+    probe: float | None = None
+
 
 REFERENCE = {
-    ("minilm", "no"): (31.0, 0.46),
-    ("minilm", "bf16"): (48.6, 0.46),
-    ("tiny", "no"): (485.0, 4.5),
+    ("minilm", "no"): Reference(45.5, 0.34, probe=27.1),
+    ("minilm", "bf16"): Reference(48.6, 0.46),
+    ("tiny", "no"): Reference(485.0, 4.5),
 }
-"""(encoder, precision) → (training examples per second, overhead), from `reproduce` runs from an empty runs folder
-on 2-core CPUs: the examples/s are training examples over the training seconds the runs' metrics.json record, the
-overhead (wall seconds − training seconds) ÷ training seconds.
+"""(encoder, precision) → its `Reference`, from `reproduce` runs from an empty runs folder on 2-core CPUs:
 
+- minilm in float32 ("no"), one seed of `--profile quick` on a 2-core Intel Xeon with AVX-512 (no AMX, so `auto`
+  precision is float32), 2 torch threads: 157,080 training examples in 3,456 s of training steps and 4,621 s of
+  wall time (the command's); the probe, 27.1 examples/s there (median of 5 probes, 24.7–31.3);
 - minilm in bf16, one seed of `--profile quick` on a CPU with AMX units: 157,080 training examples in 3,235 s of
-  training steps and 4,717 s of wall time;
-- minilm in float32 ("no"), the same seed on a CPU with AVX-512: 157,080 examples in 5,058 s of training steps;
-  its overhead was not recorded and is taken as bf16's. On a CPU with AVX2 alone float32 is slower still (its
-  first single-task runs trained at 31–36 examples/s on CoLA and SST-2, about 9 on MRPC's longer pairs), and the
-  plan then learns the speed from the first finished epochs;
+  training steps and 4,717 s of wall time; no probe was measured there, so this estimate is not scaled;
 - tiny, `--profile tiny` on a CPU with AVX2: 4,544 training examples in 9.4 s of training steps and 51 s of wall
   time, most of it loading and the tables.
+On a 2-core CPU with AVX2 alone float32 trains about three times slower than on the first (31–36 examples/s on
+CoLA and SST-2, about 9 on MRPC's longer pairs, against 108 and 34 there): the probe scales the estimate to it.
 A GPU is much faster."""
 
 
-def reference(profile: Profile) -> tuple[float, float] | None:
-    """REFERENCE's (examples/s, overhead) for the profile's encoder and precision; None where none was measured."""
+def reference(profile: Profile) -> Reference | None:
+    """REFERENCE's entry for the profile's encoder and precision; None where none was measured."""
     return REFERENCE.get((profile.encoder, profile.mixed_precision))
 
 
@@ -159,9 +171,11 @@ def measured_speed(root, profile: Profile) -> float | None:
     return sum(e["train_examples"] for e in epochs) / seconds if seconds else None
 
 
-def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan:
+def plan_training(root, profile: Profile, stages, glue_dir=None, calibrate: bool = False) -> TrainingPlan:
     """The runs that `stages` and the stages they need (pipeline.required) still lack (a stage missing any run
-    makes every stage that needs it missing too), and the estimated time to train them."""
+    makes every stage that needs it missing too), and the estimated time to train them. With `calibrate`, where
+    no finished run gives the speed and REFERENCE has a probe, the reference speed is scaled to this machine by
+    a few seconds of probe steps (speed_probe.py)."""
     plan, missing_stages = TrainingPlan(profile.name), set()
     rows = {}
     for name in required(stages):
@@ -174,13 +188,19 @@ def plan_training(root, profile: Profile, stages, glue_dir=None) -> TrainingPlan
                     rows.setdefault(t, train_rows(t, profile, glue_dir))
                 plan.runs.append((name, folder, epochs * sum(rows[t] for t in tasks)))
     known, speed = reference(profile), measured_speed(root, profile)
-    plan.overhead = known[1] if known else 0.0
+    plan.overhead = known.overhead if known else 0.0
     precision = precision_name(profile.mixed_precision)
     if speed:
         plan.examples_per_second = speed
         plan.speed_source = f"measured over the finished runs under {Path(root) / profile.name}"
+    elif known and known.probe and calibrate:
+        ratio = probe_speed(profile) / known.probe
+        plan.examples_per_second = known.examples_per_second * ratio
+        plan.speed_source = (f"encoder {profile.encoder} in {precision}: {known.examples_per_second:,.0f} examples/s "
+                             f"on the reference machine (training_plan.REFERENCE) × {ratio:.2f}, this machine's "
+                             "speed against it in a few probe steps")
     elif known:
-        plan.examples_per_second = known[0]
+        plan.examples_per_second = known.examples_per_second
         plan.speed_source = (f"encoder {profile.encoder} in {precision} as measured on a 2-core CPU "
                              "(training_plan.REFERENCE)")
     else:

@@ -83,7 +83,7 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
         raise ValueError(f"--seeds {seeds}: expected at least 1")
     profiles = [profile.override(seed=profile.seed + i) for i in range(seeds)]
     roots = [seed_runs(runs, i) for i in range(seeds)]
-    plans = [plan_training(root, p, STAGES, glue_dir) for root, p in zip(roots, profiles)]
+    plans = [plan_training(root, p, STAGES, glue_dir, calibrate=True) for root, p in zip(roots, profiles)]
     print(plan_text(profile, plans), flush=True)
     with progress.overall(sum(plan.examples for plan in plans), f"reproduce {profile.name}, {seeds} seed(s)"):
         for p, root in zip(profiles, roots):
@@ -161,9 +161,10 @@ def seeds_markdown(table: pd.DataFrame, profile: Profile, seeds: int) -> str:
         row = {"stage": stage}
         for task in columns:
             values = cells[cells.task == task].score
-            row[task] = mean_sd(values) + ("" if len(values) == seeds else f" ({len(values)} seeds)")
+            row[task] = mean_sd(values) + ("" if len(values) in (0, seeds) else f" ({len(values)} seeds)")
         rows.append(row)
-    return (f"# Mean ± sd over {seeds} seed(s) ({profile.name} profile)\n\n"
+    title = "Scores of one training seed" if seeds == 1 else f"Mean ± sd over {seeds} seeds"
+    return (f"# {title} ({profile.name} profile)\n\n"
             f"Made by `python -m mtdnn_lite reproduce --profile {profile.name} --seeds {seeds}`: training seeds "
             f"{profile.seed}–{profile.seed + seeds - 1}, the same data (data_seed {profile.data_seed}). Task scores ×100 "
             "(metrics averaged) on each task's dev split, dev-proxy where there is no labeled dev set (MNLI and QQP "
