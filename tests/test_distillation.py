@@ -12,7 +12,7 @@ from mtdnn_lite.reporting import intervals
 from mtdnn_lite.reporting.distillation import (ALL_TASKS, BOOTSTRAP, ENSEMBLE_GAIN, KD_GAIN, KD_VS_ENSEMBLE,
                                                KEPT_SHARE, LAST_TEACHER, MEAN_TEACHER, OTHER_TASKS, TEACHER_TASKS,
                                                distillation_table, seed_distillation)
-from mtdnn_lite.reporting.distillation_report import describe_distillation, write_from_results
+from mtdnn_lite.reporting.distillation_report import describe_distillation, kept_share, write_from_results
 
 pytestmark = pytest.mark.xdist_group("tiny_reproduction")  # the session's tiny reproduction: one worker
 
@@ -155,3 +155,10 @@ def test_reproduce_writes_the_reading_from_its_runs(tiny_reproduction):
     from_runs = table.set_index(["quantity", "task"]).loc[from_seeds.index]
     assert len(from_seeds) == len(table)
     assert from_seeds.value.to_numpy() == pytest.approx(from_runs.value.to_numpy(), nan_ok=True)
+
+
+def test_a_kept_share_without_an_interval_says_why():
+    row = pd.Series({"value": 89.0, "low": np.nan, "high": np.nan, "source": BOOTSTRAP, "seeds": 1,
+                     "verdict": "the ensemble's gain is above 0", "seed 0": 89.0})
+    text = kept_share(row)
+    assert text.startswith("89 % of the ensemble's gain (no interval: in some resamples") and "nan" not in text

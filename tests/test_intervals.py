@@ -88,6 +88,7 @@ def test_the_mean_teacher_averages_the_teachers_scores_on_each_resample(tmp_path
 
 def test_mean_sd_and_verdict():
     assert mean_sd(np.array([1.0, 2.0, 3.0])) == "2.0 ± 1.0" and mean_sd(np.array([4.0])) == "4.0"
+    assert mean_sd(np.array([np.nan])) == "–"  # a system without a score on the task
     assert (verdict(0.1, 2), verdict(-2, -0.1), verdict(-1, 1)) == ("better", "worse", "no difference")
 
 

@@ -52,7 +52,10 @@ def kept_share(row) -> str:
     with the reason where it cannot be read."""
     if np.isnan(row.value):
         return f"an undefined share of the ensemble's gain ({row.verdict})"
-    notes = [f"95 % interval [{row.low:.0f}, {row.high:.0f}] %"] if row.source == BOOTSTRAP else []
+    notes = []
+    if row.source == BOOTSTRAP:  # a resample where the ensemble gained nothing has no share: no interval then
+        notes.append(f"95 % interval [{row.low:.0f}, {row.high:.0f}] %" if np.isfinite([row.low, row.high]).all()
+                     else "no interval: in some resamples of the dev examples the ensemble gained nothing")
     per_seed = seed_values(row)
     if len(per_seed) > 1:
         notes.append(f"per seed {', '.join(f'{v:.0f}' for v in per_seed)} %")
@@ -107,12 +110,15 @@ def describe_distillation(table: pd.DataFrame) -> str:
 
 
 def cell(row) -> str:
-    """A table cell: "+0.4 [−0.6, 1.3]" (a per-example interval), "+0.7 ± 0.4" (sd over seeds only) or
-    "undefined" (a kept share where the ensemble gained nothing)."""
+    """A table cell: "+0.4 [−0.6, 1.3]" (a per-example interval), "+0.7 ± 0.4" (sd over seeds only),
+    "89 % (no interval)" (a kept share some resamples leave undefined) or "undefined" (a kept share where the
+    ensemble gained nothing)."""
     share = row.quantity == KEPT_SHARE
     if np.isnan(row.value):
         return "undefined"
     value = f"{row.value:.0f} %" if share else f"{row.value:+.1f}"
+    if row.source == BOOTSTRAP and not np.isfinite([row.low, row.high]).all():
+        return value + " (no interval)"  # a kept share: some resamples had no ensemble gain to divide by
     if row.source == BOOTSTRAP:
         return value + (f" [{row.low:.0f}, {row.high:.0f}]" if share else f" [{row.low:.1f}, {row.high:.1f}]")
     return value + ("" if row.sd_seeds != row.sd_seeds else f" ± {row.sd_seeds:.0f}" if share

@@ -155,8 +155,10 @@ def interval(statistic, sizes: list[int], seed: int):
 
 
 def mean_sd(values) -> str:
-    """"mean ± sd" over seeds (sd with n − 1; "mean" alone for one seed); NaNs left out."""
+    """"mean ± sd" over seeds (sd with n − 1; "mean" alone for one seed; "–" for none); NaNs left out."""
     values = pd.Series(values, dtype=float).dropna()
+    if values.empty:
+        return "–"
     return f"{values.mean():.1f}" if len(values) < 2 else f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
 
 

@@ -138,14 +138,16 @@ def summary_markdown(out: Path, profile: str) -> str:
     scores = pd.read_csv(out / "scores.csv") if (out / "scores.csv").is_file() else pd.DataFrame(columns=["task", "split_label"])
     proxies = [t for t in GLUE_TASKS if t in set(scores[scores.split_label == "dev-proxy"].task)]
     proxy = f", or on the dev-proxy (rows held out of train) for {', '.join(proxies)}" if proxies else ""
-    parts = [f"`{command}`: task scores ×100, mean ± sd over {n} training seed(s) on the same data, on each task's "
+    over = "one training seed" if n == 1 else f"mean ± sd over {n} training seeds on the same data"
+    parts = [f"`{command}`: task scores ×100, {over}, on each task's "
              f"dev set{proxy}; last epoch, no selection on dev (`results/{profile}/seeds.md`).", "",
              scores_markdown(systems), ""]
     if floors:
         sentence = floors_sentence(systems, floors)
         parts += [sentence, ""] if sentence else []
     if (out / "comparisons.csv").is_file():
-        parts += [f"Paired comparisons: Δ averaged over the seeds, 95 % paired bootstrap interval over the dev "
+        averaged = "" if n == 1 else " averaged over the seeds"
+        parts += [f"Paired comparisons: Δ{averaged} with its 95 % paired bootstrap interval over the dev "
                   f"examples; a Δ whose interval contains 0 is no difference (`results/{profile}/comparisons.md`).",
                   "", comparisons_markdown(current(pd.read_csv(out / "comparisons.csv"))), ""]
     if (out / "distillation.csv").is_file():
