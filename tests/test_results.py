@@ -49,6 +49,8 @@ def test_every_published_number_carries_its_source_and_split():
     assert set(test.split) == {"test server"} and test.source.str.len().gt(0).all()
     mtdnn = test[test.model == "MT-DNN"].iloc[0]
     assert mtdnn["MRPC F1/Acc"] == "91.1/88.2" and "Table 2" in mtdnn.source and mtdnn.GLUE == 82.7
+    # the list notes which planning document cites a row: not a source a reader can follow, so not shown
+    assert test[test.model == "MT-DNN-ensemble"].iloc[0].source == "GLUE leaderboard entry"
     kd = test[test.model == "MT-DNN-KD"].iloc[0]  # a published GLUE score, no checked per-task cells
     assert kd.GLUE == 83.7 and kd.CoLA == published.MISSING and "1904.09482" in kd.source
 

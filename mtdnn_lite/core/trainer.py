@@ -163,7 +163,7 @@ def train_epoch(model, optimizer, scheduler, accelerator, plan, collated, settin
     share = process_share(plan, accelerator.process_index, accelerator.num_processes)
     losses = torch.zeros(len(share), device=accelerator.device)
     examples, start = 0, time.perf_counter()
-    bar = tqdm(share, desc=desc, disable=not accelerator.is_local_main_process, mininterval=1.0)
+    bar = tqdm(share, desc=desc, disable=not accelerator.is_local_main_process or progress.quiet(), mininterval=1.0)
     for step, (index, weight) in enumerate(bar):
         task, batch_rows = plan[index]
         batch = collated[task][batch_rows[0]]

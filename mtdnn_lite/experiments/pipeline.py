@@ -17,13 +17,15 @@ stages, the plan of what is left to train (training_plan.py) and the order of th
 from it. A runner takes the results of the stages it needs; `run_stages` runs stages after what they need,
 each stage once, and `run_stage` one stage so (``python -m mtdnn_lite train --stage X``).
 
-Where the runs live is layout.py's. A run whose artefacts exist for the same settings is reused; a later stage
+A stage's runs that do not need each other (one per task, one per teacher) train side by side in `lanes`
+processes (lanes.py). Where the runs live is layout.py's. A run whose artefacts exist for the same settings is reused; a later stage
 names the run it starts from in its own settings, so changing the ``mtl`` settings also reruns ``refine``, the
 teachers and what follows them.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from ..core.encoder import load_encoder, load_tokenizer
@@ -32,6 +34,7 @@ from ..core.kd import ensemble_probabilities
 from ..core.model import MTDNN
 from ..core.trainer import processes
 from ..glue.tasks import get_task
+from .lanes import auto_lanes, run_side_by_side
 from .layout import run_dir, teacher_dir, teacher_profile, teacher_tasks
 from .locks import holding
 from .profiles import DataSettings, Profile
@@ -42,6 +45,10 @@ from .train import train_run
 
 KD_SETTINGS = ("teachers", "teacher_dropouts", "kd_weight", "kd_temperature")
 """Profile fields that only the KD stages read; those stages put what decides each run in its settings."""
+
+SCHEDULE_SETTINGS = ("lanes", "eval_every_epoch")
+"""Profile fields that decide how runs are scheduled and watched, not what they learn: left out of a run's settings,
+so that a run made under one value is reused under another."""
 
 _DATA_CACHE: dict[tuple[str, DataSettings, str], TaskData] = {}
 
@@ -61,7 +68,7 @@ def run_config(profile: Profile, stage: str, tasks: list[str], epochs: int, init
     excluded; lr_mtl too: a multi-task stage records the rate it used as lr), plus a stage's own `extra`
     settings."""
     settings = {k: v for k, v in profile.to_dict().items()
-                if k not in ("name", "tasks", "lr_mtl", *KD_SETTINGS) and not k.startswith("epochs_")}
+                if k not in ("name", "tasks", "lr_mtl", *KD_SETTINGS, *SCHEDULE_SETTINGS) and not k.startswith("epochs_")}
     return {"stage": stage, "tasks": tasks, "epochs": epochs, "init": init, "profile": profile.name, **settings,
             **extra}
 
@@ -74,10 +81,18 @@ def _data(tasks, profile: Profile, glue_dir, soft_targets: dict[str, Path] | Non
 
 
 def _train(directory: Path, profile: Profile, stage: str, tasks: list[str], epochs: int, init: str, build,
-           data: dict[str, TaskData], **extra) -> Path:
+           glue_dir, soft_target_dirs: dict[str, Path] | None = None, **extra) -> Path:
+    """One training run in `directory`: the model `build()` returns (picklable, for a lane), trained on `tasks`
+    with their soft targets where `soft_target_dirs` has them."""
     pad = load_tokenizer(profile.encoder).pad_token_id
-    train_run(directory, run_config(profile, stage, tasks, epochs, init, **extra), build, data, profile, epochs, pad)
+    train_run(directory, run_config(profile, stage, tasks, epochs, init, **extra), build,
+              _data(tasks, profile, glue_dir, soft_target_dirs), profile, epochs, pad)
     return directory
+
+
+def _side_by_side(profile: Profile, runs: list[Callable[[], Path]]) -> list[Path]:
+    """A stage's independent `runs` (calls of `_train`), `profile.lanes` at a time (0: lanes.auto_lanes)."""
+    return run_side_by_side(runs, profile.lanes or auto_lanes())
 
 
 def new_model(profile: Profile, tasks: list[str]) -> MTDNN:
@@ -92,11 +107,10 @@ def _hash(run: Path) -> str:
 
 def run_st(profile: Profile, glue_dir, root) -> list[Path]:
     """The single-task baseline: the pretrained encoder fine-tuned on each task alone."""
-    return [_train(run_dir(root, profile, "st", task), profile, "st", [task], profile.epochs_st,
-                   f"encoder:{profile.encoder}",
-                   lambda task=task: new_model(profile, [task]),
-                   _data([task], profile, glue_dir))
-            for task in profile.tasks]
+    return _side_by_side(profile, [
+        partial(_train, run_dir(root, profile, "st", task), profile, "st", [task], profile.epochs_st,
+                f"encoder:{profile.encoder}", partial(new_model, profile, [task]), glue_dir)
+        for task in profile.tasks])
 
 
 def multitask(profile: Profile) -> Profile:
@@ -108,16 +122,15 @@ def run_mtl(profile: Profile, glue_dir, root) -> Path:
     """MT-DNN's multi-task learning (Algorithm 1) from the pretrained encoder."""
     tasks = list(profile.tasks)
     return _train(run_dir(root, profile, "mtl"), multitask(profile), "mtl", tasks, profile.epochs_mtl,
-                  f"encoder:{profile.encoder}",
-                  lambda: new_model(profile, tasks),
-                  _data(tasks, profile, glue_dir))
+                  f"encoder:{profile.encoder}", partial(new_model, profile, tasks), glue_dir)
 
 
 def run_refine(profile: Profile, glue_dir, root, mtl: Path) -> list[Path]:
     """The paper's MT-DNN: the MTL model of run `mtl` fine-tuned once more on each task."""
-    return [_train(run_dir(root, profile, "refine", task), profile, "refine", [task], profile.epochs_refine,
-                   f"mtl:{_hash(mtl)}", lambda: MTDNN.load(mtl / "model"), _data([task], profile, glue_dir))
-            for task in profile.tasks]
+    return _side_by_side(profile, [
+        partial(_train, run_dir(root, profile, "refine", task), profile, "refine", [task], profile.epochs_refine,
+                f"mtl:{_hash(mtl)}", partial(MTDNN.load, mtl / "model"), glue_dir)
+        for task in profile.tasks])
 
 
 def teacher_model(mtl: Path, task: str, dropout: float) -> MTDNN:
@@ -135,16 +148,16 @@ def run_teacher(profile: Profile, glue_dir, root, mtl: Path) -> dict[str, list[P
     if dropouts is not None and len(dropouts) != profile.teachers:
         raise ValueError(f"profile {profile.name!r}: teacher_dropouts has {len(dropouts)} values, expected one "
                          f"per teacher (teachers={profile.teachers})")
-    runs = {}
+    jobs = []
     for task in teacher_tasks(profile):
-        runs[task] = []
         for k in range(1, profile.teachers + 1):
             dropout = dropouts[k - 1] if dropouts else get_task(task).dropout
-            runs[task].append(_train(
-                teacher_dir(root, profile, task, k), teacher_profile(profile, k),
-                "teacher", [task], profile.epochs_teacher, f"mtl:{_hash(mtl)}",
-                lambda task=task, dropout=dropout: teacher_model(mtl, task, dropout),
-                _data([task], profile, glue_dir), teacher=k, dropout=dropout))
+            jobs.append(partial(_train, teacher_dir(root, profile, task, k), teacher_profile(profile, k), "teacher",
+                                [task], profile.epochs_teacher, f"mtl:{_hash(mtl)}",
+                                partial(teacher_model, mtl, task, dropout), glue_dir, teacher=k, dropout=dropout))
+    trained = iter(_side_by_side(profile, jobs))
+    runs = {task: [next(trained) for _ in range(profile.teachers)] for task in teacher_tasks(profile)}
+    for task in runs:
         directory = run_dir(root, profile, "ensemble", task)
         config = {"stage": "ensemble", "tasks": [task], "profile": profile.name, "encoder": profile.encoder,
                   "teachers": _members(runs[task], root)}
@@ -189,9 +202,8 @@ def run_student(profile: Profile, glue_dir, root, soft_targets: dict[str, Path])
     on hard and soft targets where a task has them (`soft_targets`: {task: its soft-target folder})."""
     tasks = list(profile.tasks)
     return _train(run_dir(root, profile, "student"), multitask(profile), "student", tasks, profile.epochs_student,
-                  f"encoder:{profile.encoder}",
-                  lambda: new_model(profile, tasks),
-                  _data(tasks, profile, glue_dir, soft_targets), **_kd_settings(profile, soft_targets))
+                  f"encoder:{profile.encoder}", partial(new_model, profile, tasks), glue_dir, soft_targets,
+                  **_kd_settings(profile, soft_targets))
 
 
 def run_student_refine(profile: Profile, glue_dir, root, student: Path, soft_targets: dict[str, Path]) -> list[Path]:
@@ -199,14 +211,13 @@ def run_student_refine(profile: Profile, glue_dir, root, student: Path, soft_tar
     epochs_student_refine is 0 (the student then gives MT-DNN-KD: layout.STANDS_IN)."""
     if not profile.epochs_student_refine:
         return []
-    runs = []
+    jobs = []
     for task in profile.tasks:
         own = {task: soft_targets[task]} if task in soft_targets else {}
-        runs.append(_train(run_dir(root, profile, "student_refine", task), profile, "student_refine", [task],
-                           profile.epochs_student_refine, f"student:{_hash(student)}",
-                           lambda: MTDNN.load(student / "model"), _data([task], profile, glue_dir, own),
-                           **_kd_settings(profile, own)))
-    return runs
+        jobs.append(partial(_train, run_dir(root, profile, "student_refine", task), profile, "student_refine", [task],
+                            profile.epochs_student_refine, f"student:{_hash(student)}",
+                            partial(MTDNN.load, student / "model"), glue_dir, own, **_kd_settings(profile, own)))
+    return _side_by_side(profile, jobs)
 
 
 # --- the stage table ------------------------------------------------------------------------------------------

@@ -93,6 +93,9 @@ class Profile(DataSettings):
     epochs_student_refine: int = 2  # as epochs_refine; 0: no per-task refinement of the student
     mixed_precision: str = "no"  # accelerate's setting: "no", "bf16" or "fp16"; "auto": see __post_init__
     seed: int = 0
+    # How runs are scheduled and watched, not what they learn (pipeline.SCHEDULE_SETTINGS: not in a run's settings).
+    lanes: int = 1  # a stage's independent runs trained this many at a time, in processes (lanes.py); 0: auto
+    eval_every_epoch: bool = True  # dev scores after every epoch (learning curves); False: after the last only
 
     def __post_init__(self):
         """"auto" precision becomes "bf16" where this machine computes bf16 in hardware (a GPU that supports it, a
@@ -129,9 +132,11 @@ PROFILES = {
     # and, for speed, bf16 autocast where the machine computes bf16 in hardware ("auto": on a CPU with AMX units a
     # MiniLM training step is 1.8x as fast with the fused AdamW, benchmarks/README.md; on a CPU without them bf16
     # is emulated and far slower, so float32 is used), its effect on the scores measured (docs/reproduction.md).
+    # For speed too, and without changing what a run learns: a stage's independent runs two at a time on a CPU
+    # ("lanes" auto), and dev scores after each run's last epoch only (docs/reproduction.md, "Speed").
     "quick": Profile("quick", max_train=2000, lr=1e-4, optimizer="adamw", readout="mean", epochs_st=2,
                      epochs_mtl=2, epochs_refine=1, epochs_teacher=1, epochs_student=2, epochs_student_refine=1,
-                     mixed_precision="auto"),
+                     mixed_precision="auto", lanes=0, eval_every_epoch=False),
     "full": Profile("full", mixed_precision="bf16"),
 }
 

@@ -1,9 +1,10 @@
 """A run of the training loop (core/trainer.py) in its run folder: the artefacts of runs.py around it.
 
 Before the first epoch the run's settings, environment and data are written (config.json, environment.json,
-data.json); after every epoch the model is scored on every task's dev (or dev-proxy) split, the predictions
-and metrics.json written and a checkpoint saved (checkpoints.py); at the end the model is saved and done.json
-written last. A run already finished with the same settings is not recomputed, and one interrupted at any
+data.json); after every epoch the model is scored on every task's dev (or dev-proxy) split (with the profile's
+`eval_every_epoch` off, after the last epoch only), the predictions and metrics.json written and a checkpoint
+saved (checkpoints.py); at the end the model is saved and done.json written last. A run already finished with the
+same settings is not recomputed, and one interrupted at any
 point resumes from its last finished epoch and reaches the same result as an uninterrupted one. One process at a
 time works in a run folder: a second one waits for the first, then reuses or resumes the run (locks.py).
 """
@@ -58,10 +59,12 @@ def train_run(run_dir: Path, config: dict, build_model: Callable[[], MTDNN], dat
             return history
 
         def after_epoch(accelerator, model, history: list[dict]) -> None:
-            """The epoch's dev scores into its history entry, then the checkpoint and metrics.json."""
-            evaluated = time.perf_counter()
-            scores = evaluate_epoch(accelerator, model, data, pad_token_id, run_dir, profile.mixed_precision)
-            history[-1] |= {**scores, "eval_seconds": time.perf_counter() - evaluated}
+            """The epoch's dev scores into its history entry (after the last epoch only, unless
+            profile.eval_every_epoch), then the checkpoint and metrics.json."""
+            if profile.eval_every_epoch or len(history) == epochs:
+                evaluated = time.perf_counter()
+                scores = evaluate_epoch(accelerator, model, data, pad_token_id, run_dir, profile.mixed_precision)
+                history[-1] |= {**scores, "eval_seconds": time.perf_counter() - evaluated}
             save_checkpoint(accelerator, checkpoint, {"config_hash": config_hash(config), "history": history})
             if accelerator.is_main_process:
                 write_json(run_dir / "metrics.json", history)

@@ -89,10 +89,17 @@ def column_metrics(column: str) -> tuple[str, tuple[str, ...] | None]:
     return task.name, task.metrics if len(task.metrics) == 1 else None
 
 
+_CITED_BY = re.compile(r" of the seed document, rank \d+")
+"""How the list notes which planning document cites a row, and its rank there: the list's own bookkeeping, not a
+source a reader can follow, so it is left out of the source shown."""
+
+
 def _model_and_source(cell: str) -> tuple[str, str]:
-    """"MT-DNN (Liu et al. 2019, ACL version, Table 2)" → ("MT-DNN", "Liu et al. 2019, ACL version, Table 2")."""
+    """"MT-DNN (Liu et al. 2019, ACL version, Table 2)" → ("MT-DNN", "Liu et al. 2019, ACL version, Table 2");
+    "MT-DNN-ensemble (GLUE leaderboard entry of the seed document, rank 20)" → ("MT-DNN-ensemble", "GLUE
+    leaderboard entry")."""
     match = re.fullmatch(r"(.*?) \((.*)\)", cell)
-    return (match[1], match[2]) if match else (cell, "")
+    return (match[1], _CITED_BY.sub("", match[2])) if match else (cell, "")
 
 
 @cache
