@@ -14,20 +14,22 @@ only does what is left. It then writes, under ``<results>/<profile>/``:
 - ``stage_times.json`` / ``.md``: the training seconds of each stage, summed over its runs' epochs, as
   the runs' metrics.json record them (evaluation excluded);
 - ``conditions.json``: what the runs were made on and how long they took (`run_conditions`): the device, CPU
-  cores, torch threads, precision, package versions, and the wall time from the first run's start to the last
-  one's end;
+  cores, torch threads, lanes, precision, package versions, the wall time from the first run's start to the last
+  one's end, and the command's own wall time beside the estimate its plan printed;
 - ``seeds.csv`` / ``.md``, ``comparisons.csv`` / ``.md``: over all seeds, the mean ± sd and the papers'
   comparisons with their intervals; ``distillation.csv`` / ``.md``: the distillation reading
   (distillation_report.py).
 """
 
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
 
 from ..core import progress
 from ..core.inference import precision_name
+from ..experiments.lanes import auto_lanes
 from ..experiments.layout import seed_runs
 from ..experiments.pipeline import STAGES, run_stages
 from ..experiments.profiles import Profile
@@ -59,15 +61,17 @@ def stage_times(root: Path) -> dict[str, dict]:
 
 
 def run_conditions(root: Path, profile: Profile) -> dict:
-    """What a profile's runs under `root` were made on (the first run's environment.json), in which precision, and
+    """What a profile's runs under `root` were made on (the first run's environment.json), in which precision, with
+    how many torch threads (every run's, lowest to highest: a run in a lane has its share), how many lanes, and
     their wall time: from the first run's start (its config.json, written when it starts) to the last finished
     run (its done.json, written last), as the files' modification times record them; the time of the tables
     after the runs is not in it."""
     started = sorted(Path(root).glob("**/config.json"), key=lambda p: p.stat().st_mtime)
     finished = [p.stat().st_mtime for p in Path(root).glob("**/done.json")]
     first = read_json(started[0].parent / "environment.json") if started else {}
-    return {"device": first.get("device"), "cpus": os.cpu_count(), "torch_threads": first.get("torch_threads"),
-            "precision": precision_name(profile.mixed_precision),
+    threads = sorted({read_json(p)["torch_threads"] for p in Path(root).glob("**/environment.json")})
+    return {"device": first.get("device"), "cpus": os.cpu_count(), "torch_threads": threads,
+            "lanes": profile.lanes or auto_lanes(), "precision": precision_name(profile.mixed_precision),
             "packages": first.get("packages"),
             "runs_wall_seconds": max(finished) - started[0].stat().st_mtime if started and finished else None}
 
@@ -83,6 +87,7 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
         raise ValueError(f"--seeds {seeds}: expected at least 1")
     profiles = [profile.override(seed=profile.seed + i) for i in range(seeds)]
     roots = [seed_runs(runs, i) for i in range(seeds)]
+    started = time.perf_counter()
     plans = [plan_training(root, p, STAGES, glue_dir, calibrate=True) for root, p in zip(roots, profiles)]
     print(plan_text(profile, plans), flush=True)
     with progress.overall(sum(plan.examples for plan in plans), f"reproduce {profile.name}, {seeds} seed(s)"):
@@ -100,6 +105,10 @@ def reproduce(profile: Profile, glue_dir, runs="runs", results="results", seeds:
     write_from_runs(profile, profile_roots, out,
                     f"python -m mtdnn_lite reproduce --profile {profile.name} --seeds {seeds}")
     write_floors(out, profile.data_settings(), glue_dir, profile.tasks)
+    estimate = sum(plan.seconds for plan in plans if plan.runs)
+    write_json(out / "conditions.json", run_conditions(roots[0] / profile.name, profiles[0])
+               | {"seeds": seeds, "wall_seconds": time.perf_counter() - started,
+                  "estimate_seconds": estimate if estimate == estimate else None})  # nan: nothing was left to train
     write_summary(out, profile.name)
     return out
 
@@ -128,7 +137,6 @@ def write_reference(profile: Profile, glue_dir, runs: Path, results, table: pd.D
 
     times = stage_times(root)
     write_json(out / "stage_times.json", times)
-    write_json(out / "conditions.json", run_conditions(root, profile))
     rows = [{"stage": s, "runs": t["runs"], "training seconds": round(t["train_seconds"]),
              "evaluation seconds": round(t["eval_seconds"])} for s, t in times.items()]
     (out / "stage_times.md").write_text(

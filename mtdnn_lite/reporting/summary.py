@@ -118,13 +118,24 @@ def time_sentence(conditions: dict, times: dict, profile: str) -> str:
     train = sum(t["train_seconds"] for t in times.values())
     evaluation = sum(t["eval_seconds"] for t in times.values())
     torch_version = (conditions.get("packages") or {}).get("torch")
-    where = (f"a {conditions['cpus']}-core machine ({conditions['device']}, {conditions['torch_threads']} torch "
-             f"threads), {conditions['precision']}{f', torch {torch_version}' if torch_version else ''}")
-    wall = conditions.get("runs_wall_seconds")
-    spent = f"took {wall / 60:.0f} min from its first run's start to its last run's end: " if wall else "spent "
+    threads = conditions["torch_threads"]
+    threads = threads if isinstance(threads, list) else [threads]
+    lanes = conditions.get("lanes", 1)
+    how = (f"{max(threads)} torch threads per multi-task run, a stage's per-task runs {lanes} at a time with "
+           f"{min(threads)} each" if lanes > 1 else f"{max(threads)} torch threads")
+    where = (f"a {conditions['cpus']}-core machine ({conditions['device']}; {how}), {conditions['precision']}"
+             f"{f', torch {torch_version}' if torch_version else ''}")
+    wall, estimate = conditions.get("wall_seconds"), conditions.get("estimate_seconds")
+    if wall and conditions.get("seeds", 1) == 1:
+        spent = f"took {wall / 60:.0f} min, the tables included" + (
+            f" (its plan's first estimate: {estimate / 60:.0f} min)" if estimate else "") + "; its runs spent "
+    elif conditions.get("runs_wall_seconds"):
+        spent = f"took {conditions['runs_wall_seconds'] / 60:.0f} min from its first run's start to its last run's end: "
+    else:
+        spent = "spent "
     return (f"Time: one seed of `python -m mtdnn_lite reproduce --profile {profile}` on {where} {spent}"
-            f"{train / 60:.0f} min in training steps and {evaluation / 60:.0f} min in the evaluation after each epoch "
-            f"(`results/{profile}/stage_times.md`); the tables after the runs come on top.")
+            f"{train / 60:.0f} min in training steps and {evaluation / 60:.0f} min in evaluation, summed over the "
+            f"runs (`results/{profile}/stage_times.md`).")
 
 
 def summary_markdown(out: Path, profile: str) -> str:
