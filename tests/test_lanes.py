@@ -49,4 +49,4 @@ def test_a_stage_in_two_lanes_learns_what_it_learns_in_one(glue_dir, tmp_path):
         one, two = (read_json(tmp_path / f"lanes{n}" / "tiny" / "st" / task / "metrics.json") for n in (1, 2))
         assert [e["dev"] for e in one] == [e["dev"] for e in two] and one[-1]["train_loss"] == two[-1]["train_loss"]
         assert (read_json(tmp_path / "lanes1" / "tiny" / "st" / task / "done.json")
-                == read_json(tmp_path / "lanes2" / "tiny" / "st" / task / "done.json"))  # same settings: lanes not in them
+                == read_json(tmp_path / "lanes2" / "tiny" / "st" / task / "done.json"))  # lanes: not in the settings

@@ -105,6 +105,15 @@ def test_resume_after_an_interruption_reaches_the_same_result(profile, glue_dir,
            (resumed_dir / "predictions" / "STS-B.validation.jsonl").read_text()
 
 
+def test_scoring_dev_after_the_last_epoch_only_changes_nothing_the_run_learns(profile, glue_dir, tmp_path):
+    two_epochs = profile.override(tasks=("MRPC", "STS-B"), epochs_mtl=2)
+    every = read_json(pipeline.run_mtl(two_epochs, glue_dir, tmp_path / "every") / "metrics.json")
+    last = read_json(pipeline.run_mtl(two_epochs.override(eval_every_epoch=False), glue_dir, tmp_path / "last")
+                     / "metrics.json")
+    assert "dev" in every[0] and "dev" not in last[0] and "eval_seconds" not in last[0]
+    assert every[-1]["dev"] == last[-1]["dev"] and [e["train_loss"] for e in every] == [e["train_loss"] for e in last]
+
+
 def test_a_non_finite_loss_stops_with_task_and_step(profile, glue_dir, tmp_path):
     with pytest.raises(trainer.NonFiniteLoss, match=r"on task STS-B at step \d+"):
         pipeline.run_st(profile.override(tasks=("STS-B",), lr=1e30), glue_dir, tmp_path)

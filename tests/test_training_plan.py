@@ -27,9 +27,9 @@ def test_everything_a_stage_starts_from_is_planned_with_its_examples(profile, gl
     assert plan.examples_per_second == speed  # no runs yet to measure
     assert plan.overhead == overhead and plan.seconds == pytest.approx(480 / speed * (1 + overhead))
     summary = plan.summary()
-    assert f"an estimate: 480 training examples at {speed:,.0f} examples/s, encoder tiny in float32 as measured" \
+    assert f"an estimate: 480 training examples at {speed:,.0f} examples/s per run, encoder tiny in float32 as measured" \
         in summary
-    assert f"plus {100 * overhead:.0f} % for evaluation, loading and the tables" in summary
+    assert f"× {1 + overhead:.2f} for evaluation, loading, the tables and runs side by side" in summary
     assert summary.startswith("missing runs of profile tiny: mtl (1 run(s)), teacher (2 run(s))")
 
 

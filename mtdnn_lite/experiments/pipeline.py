@@ -17,10 +17,10 @@ stages, the plan of what is left to train (training_plan.py) and the order of th
 from it. A runner takes the results of the stages it needs; `run_stages` runs stages after what they need,
 each stage once, and `run_stage` one stage so (``python -m mtdnn_lite train --stage X``).
 
-A stage's runs that do not need each other (one per task, one per teacher) train side by side in `lanes`
-processes (lanes.py). Where the runs live is layout.py's. A run whose artefacts exist for the same settings is reused; a later stage
-names the run it starts from in its own settings, so changing the ``mtl`` settings also reruns ``refine``, the
-teachers and what follows them.
+A stage's runs that do not need each other (one per task, one per teacher) train side by side in `lanes` processes
+(lanes.py). Where the runs live is layout.py's. A run whose artefacts exist for the same settings is reused; a
+later stage names the run it starts from in its own settings, so changing the ``mtl`` settings also reruns
+``refine``, the teachers and what follows them.
 """
 
 from collections.abc import Callable
@@ -68,7 +68,8 @@ def run_config(profile: Profile, stage: str, tasks: list[str], epochs: int, init
     excluded; lr_mtl too: a multi-task stage records the rate it used as lr), plus a stage's own `extra`
     settings."""
     settings = {k: v for k, v in profile.to_dict().items()
-                if k not in ("name", "tasks", "lr_mtl", *KD_SETTINGS, *SCHEDULE_SETTINGS) and not k.startswith("epochs_")}
+                if k not in ("name", "tasks", "lr_mtl", *KD_SETTINGS, *SCHEDULE_SETTINGS)
+                and not k.startswith("epochs_")}
     return {"stage": stage, "tasks": tasks, "epochs": epochs, "init": init, "profile": profile.name, **settings,
             **extra}
 

@@ -1,7 +1,7 @@
 """What a notebook would have to train before it can show anything, and about how long that would take.
 
 A notebook that needs runs asks before it trains them (notebooks 06 and 07: `train_missing`), because on the
-quick profile that means an hour or more. `plan_training` lists the runs of the stages asked for, and of the
+quick profile that means half an hour or more. `plan_training` lists the runs of the stages asked for, and of the
 stages they need, that have no finished run of the profile's settings, and estimates the wall time as
 
     examples to train (each run: its epochs × the training rows it draws per task) ÷ examples per second
@@ -9,10 +9,11 @@ stages they need, that have no finished run of the profile's settings, and estim
 
 where the speed is measured over the profile's finished runs under the runs folder (their metrics.json: training
 examples over training seconds) where there are any, else `REFERENCE`'s, scaled to this machine where asked
-(`calibrate`: a few seconds of probe steps, speed_probe.py); and the overhead, the time spent
-outside the training steps (the evaluation after each epoch, data preparation, model loading, the teachers' soft
-targets, the tables, the submission and the inference cost) as a fraction of the training steps' time, is
-`REFERENCE`'s. Both reference values come from measured reproductions (REFERENCE's docstring says which).
+(`calibrate`: a few seconds of probe steps, speed_probe.py); and 1 + overhead, a measured reproduction's wall time
+over its runs' training seconds summed, is `REFERENCE`'s: the time outside the training steps (evaluation, data
+preparation, model loading, the teachers' soft targets, the tables, the submission and the inference cost) adds to
+it, and runs trained side by side (lanes.py) take from it, since their training seconds overlap. Both reference
+values come from measured reproductions (REFERENCE's docstring says which).
 `require_runs` is the guard itself.
 """
 
@@ -44,16 +45,19 @@ class Reference:
 
 REFERENCE = {
     ("minilm", "no"): Reference(45.5, 0.34, probe=27.1),
-    ("minilm", "bf16"): Reference(48.6, 0.46),
+    ("minilm", "bf16"): Reference(69.3, -0.13, probe=64.3),
     ("tiny", "no"): Reference(485.0, 4.5),
 }
 """(encoder, precision) → its `Reference`, from `reproduce` runs from an empty runs folder on 2-core CPUs:
 
 - minilm in float32 ("no"), one seed of `--profile quick` on a 2-core Intel Xeon with AVX-512 (no AMX, so `auto`
   precision is float32), 2 torch threads: 157,080 training examples in 3,456 s of training steps and 4,621 s of
-  wall time (the command's); the probe, 27.1 examples/s there (median of 5 probes, 24.7–31.3);
-- minilm in bf16, one seed of `--profile quick` on a CPU with AMX units: 157,080 training examples in 3,235 s of
-  training steps and 4,717 s of wall time; no probe was measured there, so this estimate is not scaled;
+  wall time (the command's), one run at a time (before lanes.py: on such a CPU this estimate now runs long by
+  about what lanes save); the probe, 27.1 examples/s there (median of 5 probes, 24.7–31.3);
+- minilm in bf16, one seed of `--profile quick` on a 2-core Intel Xeon with AMX units, a stage's per-task runs two
+  at a time (lanes.py): 157,080 training examples in 2,268 s of training steps summed over the runs and 1,977 s of
+  the command's wall time (its conditions.json), so its 1 + overhead is below 1; the probe, 64.3 examples/s
+  there (median of 5 probes, 62.3–65.5);
 - tiny, `--profile tiny` on a CPU with AVX2: 4,544 training examples in 9.4 s of training steps and 51 s of wall
   time, most of it loading and the tables.
 On a 2-core CPU with AVX2 alone float32 trains about three times slower than on the first (31–36 examples/s on
@@ -80,7 +84,7 @@ class TrainingPlan:
     runs: list[tuple[str, Path, int]] = field(default_factory=list)  # (stage, run folder, examples to train)
     examples_per_second: float | None = None
     speed_source: str = ""
-    overhead: float = 0.0  # time outside the training steps, as a fraction of theirs (REFERENCE)
+    overhead: float = 0.0  # wall time ÷ training seconds − 1 of a measured reproduction (REFERENCE)
 
     @property
     def examples(self) -> int:
@@ -98,8 +102,9 @@ class TrainingPlan:
         if not self.examples_per_second:
             return f"an unknown time: {self.examples:,} training examples, {self.speed_source}"
         return (f"about {duration(self.seconds)}, an estimate: {self.examples:,} training examples at "
-                f"{self.examples_per_second:,.0f} examples/s, {self.speed_source}, plus {100 * self.overhead:.0f} % "
-                "for evaluation, loading and the tables")
+                f"{self.examples_per_second:,.0f} examples/s per run, {self.speed_source}, × {1 + self.overhead:.2f} "
+                "for evaluation, loading, the tables and runs side by side (a measured reproduction's wall time over "
+                "its runs' training seconds)")
 
     def stages(self) -> list[str]:
         return list(dict.fromkeys(stage for stage, _, _ in self.runs))

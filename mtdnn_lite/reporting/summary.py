@@ -130,7 +130,8 @@ def time_sentence(conditions: dict, times: dict, profile: str) -> str:
         spent = f"took {wall / 60:.0f} min, the tables included" + (
             f" (its plan's first estimate: {estimate / 60:.0f} min)" if estimate else "") + "; its runs spent "
     elif conditions.get("runs_wall_seconds"):
-        spent = f"took {conditions['runs_wall_seconds'] / 60:.0f} min from its first run's start to its last run's end: "
+        runs = conditions["runs_wall_seconds"]
+        spent = f"took {runs / 60:.0f} min from its first run's start to its last run's end: "
     else:
         spent = "spent "
     return (f"Time: one seed of `python -m mtdnn_lite reproduce --profile {profile}` on {where} {spent}"
