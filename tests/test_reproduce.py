@@ -7,6 +7,7 @@ import shutil
 import zipfile
 
 import pytest
+import torch
 
 from mtdnn_lite.__main__ import main
 
@@ -48,6 +49,10 @@ def test_submission_inference_cost_and_stage_times(out):
     assert conditions["precision"] == "float32" and conditions["cpus"] >= 1 and conditions["device"]
     training = sum(t["train_seconds"] for t in times.values())
     assert conditions["runs_wall_seconds"] > training  # evaluation and loading between the training steps
+    # the command's own wall time, both seeds and the tables, beside the estimate its plan printed first
+    assert conditions["wall_seconds"] > conditions["runs_wall_seconds"] and conditions["estimate_seconds"] > 0
+    assert conditions["seeds"] == 2 and conditions["lanes"] == 1
+    assert conditions["torch_threads"] == [torch.get_num_threads()]
     summary = (out / "README.md").read_text()
     assert f"took {conditions['runs_wall_seconds'] / 60:.0f} min from its first run's start" in summary
 
