@@ -3,8 +3,9 @@
 
 Why: a MiniLM training step on a small CPU keeps its threads only partly busy (small matrices, many small
 operators), so two runs with one thread each train more examples per second than one run with two threads:
-1.4× on a 2-core CPU with AMX units, bf16 (`benchmarks/lanes.py`, which measures it on the machine it runs on). The
-multi-task runs (mtl, student) are one run each and keep every core.
+1.14× on MNLI's batches on a 2-core CPU with AMX units, bf16 (`benchmarks/lanes.py`, which measures it on the
+machine it runs on; `benchmarks/results/lanes_mnli.json`). The multi-task runs (mtl, student) are one run each and
+keep every core.
 
 A run's result does not depend on which lane takes it or when: each run is seeded by its own settings, and reads
 and writes only its own run folder (locks.py keeps two processes out of one). It does depend, in the last bits of
@@ -27,7 +28,7 @@ from ..core import progress
 
 
 def auto_lanes() -> int:
-    """Lanes where a profile says 0 (auto): two on a CPU with at least two cores (the case measured), else one
+    """Lanes where a profile says 0 (auto; Profile resolves it): two on a CPU with at least two cores (the case measured), else one
     (one GPU trains one run at a time)."""
     return 2 if not torch.cuda.is_available() and (os.cpu_count() or 1) >= 2 else 1
 

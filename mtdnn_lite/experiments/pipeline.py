@@ -34,7 +34,7 @@ from ..core.kd import ensemble_probabilities
 from ..core.model import MTDNN
 from ..core.trainer import processes
 from ..glue.tasks import get_task
-from .lanes import auto_lanes, run_side_by_side
+from .lanes import run_side_by_side
 from .layout import run_dir, teacher_dir, teacher_profile, teacher_tasks
 from .locks import holding
 from .profiles import DataSettings, Profile
@@ -92,8 +92,8 @@ def _train(directory: Path, profile: Profile, stage: str, tasks: list[str], epoc
 
 
 def _side_by_side(profile: Profile, runs: list[Callable[[], Path]]) -> list[Path]:
-    """A stage's independent `runs` (calls of `_train`), `profile.lanes` at a time (0: lanes.auto_lanes)."""
-    return run_side_by_side(runs, profile.lanes or auto_lanes())
+    """A stage's independent `runs` (calls of `_train`), `profile.lanes` at a time."""
+    return run_side_by_side(runs, profile.lanes)
 
 
 def new_model(profile: Profile, tasks: list[str]) -> MTDNN:

@@ -16,6 +16,7 @@ import torch
 from ..core.inference import autocast_setting
 from ..core.trainer import TrainSettings
 from ..glue.tasks import GLUE_TASKS
+from .lanes import auto_lanes
 
 
 def conform(name: str, value, kind):
@@ -94,16 +95,19 @@ class Profile(DataSettings):
     mixed_precision: str = "no"  # accelerate's setting: "no", "bf16" or "fp16"; "auto": see __post_init__
     seed: int = 0
     # How runs are scheduled and watched, not what they learn (pipeline.SCHEDULE_SETTINGS: not in a run's settings).
-    lanes: int = 1  # a stage's independent runs trained this many at a time, in processes (lanes.py); 0: auto
+    lanes: int = 1  # a stage's independent runs trained this many at a time, in processes (lanes.py); 0: auto,
+    # resolved as precision is (__post_init__)
     eval_every_epoch: bool = True  # dev scores after every epoch (learning curves); False: after the last only
 
     def __post_init__(self):
         """"auto" precision becomes "bf16" where this machine computes bf16 in hardware (a GPU that supports it, a
         CPU with AMX or AVX512-bf16 units), else "no" (float32): emulated bf16 is slower than float32, not faster.
-        The runs record the precision chosen."""
+        The runs record the precision chosen. Lanes 0 (auto) become lanes.auto_lanes() of this machine."""
         if self.mixed_precision == "auto":
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
             object.__setattr__(self, "mixed_precision", autocast_setting("auto", device))
+        if self.lanes == 0:
+            object.__setattr__(self, "lanes", auto_lanes())
 
     def override(self, **changes) -> "Profile":
         """A copy with `changes` applied; an unknown field, or a value not of the field's type, is an error naming
@@ -133,7 +137,8 @@ PROFILES = {
     # MiniLM training step is 1.8x as fast with the fused AdamW, benchmarks/README.md; on a CPU without them bf16
     # is emulated and far slower, so float32 is used), its effect on the scores measured (docs/reproduction.md).
     # For speed too, and without changing what a run learns: a stage's independent runs two at a time on a CPU
-    # ("lanes" auto), and dev scores after each run's last epoch only (docs/reproduction.md, "Speed").
+    # ("lanes" auto), and dev scores after each run's last epoch only (docs/reproduction.md, "How quick is
+    # scheduled").
     "quick": Profile("quick", max_train=2000, lr=1e-4, optimizer="adamw", readout="mean", epochs_st=2,
                      epochs_mtl=2, epochs_refine=1, epochs_teacher=1, epochs_student=2, epochs_student_refine=1,
                      mixed_precision="auto", lanes=0, eval_every_epoch=False),

@@ -29,7 +29,6 @@ import pandas as pd
 
 from ..core import progress
 from ..core.inference import precision_name
-from ..experiments.lanes import auto_lanes
 from ..experiments.layout import seed_runs
 from ..experiments.pipeline import STAGES, run_stages
 from ..experiments.profiles import Profile
@@ -71,7 +70,7 @@ def run_conditions(root: Path, profile: Profile) -> dict:
     first = read_json(started[0].parent / "environment.json") if started else {}
     threads = sorted({read_json(p)["torch_threads"] for p in Path(root).glob("**/environment.json")})
     return {"device": first.get("device"), "cpus": os.cpu_count(), "torch_threads": threads,
-            "lanes": profile.lanes or auto_lanes(), "precision": precision_name(profile.mixed_precision),
+            "lanes": profile.lanes, "precision": precision_name(profile.mixed_precision),
             "packages": first.get("packages"),
             "runs_wall_seconds": max(finished) - started[0].stat().st_mtime if started and finished else None}
 
