@@ -18,7 +18,6 @@ through a queue (progress.py).
 
 import multiprocessing
 import os
-import queue
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
@@ -46,7 +45,9 @@ def run_side_by_side(jobs: list[Callable], lanes: int) -> list:
     if lanes <= 1 or len(jobs) <= 1:
         return [job() for job in jobs]
     context = multiprocessing.get_context("spawn")
-    updates = context.Queue()
+    # a SimpleQueue writes each count to its pipe before `put` returns (a Queue hands it to a feeder thread), so
+    # every count of a finished job can be read once its result is in
+    updates = context.SimpleQueue()
     threads = max(1, torch.get_num_threads() // lanes)
     with ProcessPoolExecutor(lanes, mp_context=context, initializer=_start_lane, initargs=(threads, updates)) as pool:
         futures = [pool.submit(job) for job in jobs]
@@ -65,8 +66,5 @@ def run_side_by_side(jobs: list[Callable], lanes: int) -> list:
 
 def _forward(updates) -> None:
     """The examples the workers trained since the last call, onto this process's progress bar."""
-    while True:
-        try:
-            progress.advance(updates.get_nowait())
-        except queue.Empty:
-            return
+    while not updates.empty():
+        progress.advance(updates.get())
